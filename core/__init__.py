@@ -1,0 +1,1 @@
+"""civicpulse domain: register, concerns, residents, statistics. Knows nothing of its transports."""

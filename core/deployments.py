@@ -1,0 +1,470 @@
+"""The public deployment register: records, search, nearby, import and export."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from shapely.geometry import shape
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from core.errors import Invalid, NotFound
+from core.geo import DistrictIndex, bounding_box, haversine_m, valid_point
+from core.models import Deployment, DeploymentStatus, District, utcnow
+from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+from core.vocab import vocabularies
+
+CODE_RE = re.compile(r"^[A-Z]{2,4}-\d{1,4}$")
+LOOSE_CODE_RE = re.compile(r"^\s*([A-Za-z]{2,4})\s*[-_ ]?\s*(\d{1,4})\s*$")
+LIST_FIELDS = {"purposes": "purpose", "data_types": "data_type", "processing": "processing", "access": "access",
+               "storage": "storage"}
+# The record's property names: GeoJSON properties and CSV columns alike, in this order.
+RECORD_FIELDS = (
+    "code", "name", "description", "technology", "purposes", "data_types", "processing", "access", "storage",
+    "retention", "personal_data", "legal_basis", "privacy_url", "info_url", "accountable_org",
+    "accountable_contact", "vendor", "status", "pilot_start", "pilot_end", "district", "mobile", "area", "lat",
+    "lon", "updated_at",
+)
+MAX_NEARBY_RADIUS_M = 50_000
+MAX_NEARBY_LIMIT = 50
+
+
+def normalize_code(raw: str) -> str | None:
+    """Return the canonical code (AQ-017) for what a resident typed (aq017, AQ 017), or None."""
+    match = LOOSE_CODE_RE.match(raw)
+    if not match:
+        return None
+    return f"{match.group(1).upper()}-{match.group(2)}"
+
+
+class DeploymentRecord(BaseModel):
+    """One validated record of the register, as imported or written by staff."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str
+    name: str
+    description: str | None = None
+    technology: str
+    purposes: list[str] | None = None
+    data_types: list[str] | None = None
+    processing: list[str] | None = None
+    access: list[str] | None = None
+    storage: list[str] | None = None
+    retention_days: int | None = None
+    personal_data: bool | None = None
+    legal_basis: str | None = None
+    privacy_url: str | None = None
+    info_url: str | None = None
+    accountable_org: str | None = None
+    accountable_contact: str | None = None
+    vendor: str | None = None
+    status: DeploymentStatus
+    pilot_start: date | None = None
+    pilot_end: date | None = None
+    district: str | None = None
+    mobile: bool = False
+    area: dict[str, Any] | None = None
+    lat: float
+    lon: float
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        code = normalize_code(value)
+        if code is None or not CODE_RE.match(code):
+            raise ValueError("code must look like AQ-017 (2-4 letters, a dash, 1-4 digits)")
+        return code
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value or len(value) > 200:
+            raise ValueError("name is required and at most 200 characters")
+        return value
+
+    @field_validator("technology")
+    @classmethod
+    def _technology(cls, value: str) -> str:
+        if value not in vocabularies().ids("technology"):
+            raise ValueError(f"unknown technology {value!r}")
+        return value
+
+    @field_validator("purposes", "data_types", "processing", "access", "storage")
+    @classmethod
+    def _terms(cls, value: list[str] | None, info: Any) -> list[str] | None:
+        if value is None:
+            return None
+        vocabulary = vocabularies().ids(LIST_FIELDS[info.field_name])
+        unknown = [v for v in value if v not in vocabulary]
+        if unknown:
+            raise ValueError(f"unknown {info.field_name} {', '.join(map(repr, unknown))}")
+        return list(dict.fromkeys(value))
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 36_500:
+            raise ValueError("retention must be 0 to 36500 days, 'none' or 'unknown'")
+        return value
+
+    @field_validator("privacy_url", "info_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://\S+$", value):
+            raise ValueError("links must be http(s) URLs")
+        return value or None
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("coordinates must be finite numbers")
+        return value
+
+    @field_validator("area")
+    @classmethod
+    def _area(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if value.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValueError("area must be a GeoJSON Polygon or MultiPolygon")
+        try:
+            if not shape(value).is_valid:
+                raise ValueError("area is not a valid polygon")
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError("area is not a valid GeoJSON geometry") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeploymentRecord:
+        if not -90 <= self.lat <= 90:
+            raise ValueError(f"latitude {self.lat:g} is outside -90..90")
+        if not -180 <= self.lon <= 180:
+            raise ValueError(f"longitude {self.lon:g} is outside -180..180")
+        if self.pilot_start and self.pilot_end and self.pilot_end < self.pilot_start:
+            raise ValueError("pilot_end is before pilot_start")
+        return self
+
+
+def _error_text(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def parse_record(raw: dict[str, Any]) -> DeploymentRecord:
+    """Validate one record in the register's exchange shape (GeoJSON properties or a CSV row)."""
+    data = {k: v for k, v in raw.items() if k not in ("updated_at",)}
+    if "retention" in data:
+        data["retention_days"] = _parse_retention(data.pop("retention"))
+    try:
+        return DeploymentRecord.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(_error_text(exc)) from exc
+
+
+def _parse_retention(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "unknown")):
+        return None
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return 0
+    if isinstance(value, bool):
+        raise Invalid("retention: must be a number of days, 'none' or 'unknown'")
+    try:
+        days = int(str(value).strip())
+    except ValueError as exc:
+        raise Invalid("retention: must be a number of days, 'none' or 'unknown'") from exc
+    return days
+
+
+def retention_text(days: int | None) -> int | str:
+    """Return the exchange form of a retention: days, 'none' or 'unknown'."""
+    if days is None:
+        return "unknown"
+    return "none" if days == 0 else days
+
+
+@dataclass
+class DistrictLookup:
+    """Districts by slug and by polygon, loaded once per transaction that needs them."""
+
+    by_slug: dict[str, District]
+    by_id: dict[int, District]
+    index: DistrictIndex
+
+    @classmethod
+    def load(cls, session: Session) -> DistrictLookup:
+        districts = list(session.scalars(select(District)))
+        return cls({d.slug: d for d in districts}, {d.id: d for d in districts},
+                   DistrictIndex((d.id, d.geometry) for d in districts))
+
+    def resolve(self, record: DeploymentRecord) -> int | None:
+        if record.district:
+            district = self.by_slug.get(record.district)
+            if district is None:
+                raise Invalid(f"district: unknown district {record.district!r}")
+            return district.id
+        return self.index.locate(record.lat, record.lon)
+
+
+def _columns(record: DeploymentRecord, district_id: int | None) -> dict[str, Any]:
+    values = record.model_dump(exclude={"district"})
+    values["status"] = record.status.value
+    values["district_id"] = district_id
+    return values
+
+
+def get_by_code(session: Session, *, code: str) -> Deployment:
+    """Return the deployment with this code (any case, dash optional), or raise NotFound."""
+    canonical = normalize_code(code)
+    found = session.scalar(select(Deployment).where(Deployment.code == canonical)) if canonical else None
+    if found is None:
+        raise NotFound(f"no deployment with code {code.strip()[:40]!r}")
+    return found
+
+
+def upsert(session: Session, *, record: DeploymentRecord, districts: DistrictLookup | None = None
+           ) -> tuple[Deployment, bool, list[str]]:
+    """Create or update a deployment by code; return it, whether it is new, and the changed fields."""
+    districts = districts or DistrictLookup.load(session)
+    values = _columns(record, districts.resolve(record))
+    existing = session.scalar(select(Deployment).where(Deployment.code == record.code))
+    now = utcnow()
+    if existing is None:
+        deployment = Deployment(**values, created_at=now, updated_at=now)
+        session.add(deployment)
+        session.flush()
+        return deployment, True, sorted(values)
+    changed = [k for k, v in values.items() if getattr(existing, k) != v]
+    for key in changed:
+        setattr(existing, key, values[key])
+    if changed:
+        existing.updated_at = now
+        session.flush()
+    return existing, False, changed
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, reason)
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def lines(self) -> list[str]:
+        out = [f"line {line}: rejected {code or '(no code)'}: {reason}" for line, code, reason in self.rejected]
+        out.append(f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+                   f"{len(self.rejected)} rejected")
+        return out
+
+
+def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any]]]) -> ImportReport:
+    """Validate every row, then upsert the good ones in the caller's transaction."""
+    report = ImportReport()
+    districts = DistrictLookup.load(session)
+    seen: dict[str, int] = {}
+    good: list[DeploymentRecord] = []
+    for line, raw in rows:
+        code = str(raw.get("code") or "").strip()
+        try:
+            record = parse_record(raw)
+            districts.resolve(record)
+        except Invalid as exc:
+            report.rejected.append((line, code, exc.reason))
+            continue
+        if record.code in seen:
+            report.rejected.append((line, record.code, f"duplicate code, first on line {seen[record.code]}"))
+            continue
+        seen[record.code] = line
+        good.append(record)
+    for record in good:
+        _, created, changed = upsert(session, record=record, districts=districts)
+        if created:
+            report.created += 1
+        elif changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    return report
+
+
+def to_record(deployment: Deployment, district_slug: str | None) -> dict[str, Any]:
+    """Return the exchange shape of a deployment (GeoJSON properties; CSV after flattening)."""
+    return {
+        "code": deployment.code,
+        "name": deployment.name,
+        "description": deployment.description,
+        "technology": deployment.technology,
+        "purposes": deployment.purposes,
+        "data_types": deployment.data_types,
+        "processing": deployment.processing,
+        "access": deployment.access,
+        "storage": deployment.storage,
+        "retention": retention_text(deployment.retention_days),
+        "personal_data": deployment.personal_data,
+        "legal_basis": deployment.legal_basis,
+        "privacy_url": deployment.privacy_url,
+        "info_url": deployment.info_url,
+        "accountable_org": deployment.accountable_org,
+        "accountable_contact": deployment.accountable_contact,
+        "vendor": deployment.vendor,
+        "status": deployment.status,
+        "pilot_start": deployment.pilot_start.isoformat() if deployment.pilot_start else None,
+        "pilot_end": deployment.pilot_end.isoformat() if deployment.pilot_end else None,
+        "district": district_slug,
+        "mobile": deployment.mobile,
+        "area": deployment.area,
+        "lat": deployment.lat,
+        "lon": deployment.lon,
+        "updated_at": deployment.updated_at.isoformat(),
+    }
+
+
+def slugs_by_id(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(District.id, District.slug)).tuples().all())
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    text: str | None = None
+    technology: str | None = None
+    district: str | None = None
+    status: str | None = None
+
+
+STOP_WORDS = frozenset(
+    "a an the on in at of near by to for and or is it this that my our de del la el los las en y o un una "
+    "cerca calle street st avenue ave road rd".split()
+)
+
+
+def _words(text_: str) -> list[str]:
+    return [w for w in re.findall(r"\w+", text_.lower()) if len(w) > 1 and w not in STOP_WORDS][:8]
+
+
+def _technologies_named(words: list[str]) -> set[str]:
+    vocab = vocabularies()
+    found = set()
+    for term_id, term in vocab.terms["technology"].items():
+        label_words = {w for lbl in term.label.values() for w in re.findall(r"\w+", lbl.lower()) if len(w) > 2}
+        if label_words & set(words) or term_id in words:
+            found.add(term_id)
+    return found
+
+
+def search(session: Session, *, filters: SearchFilters, limit: int = 50, cursor: str | None = None
+           ) -> Page[Deployment]:
+    """List deployments matching filters, ordered by code, a page at a time."""
+    check_limit(limit)
+    query = select(Deployment)
+    if filters.technology:
+        query = query.where(Deployment.technology == filters.technology)
+    if filters.status:
+        query = query.where(Deployment.status == filters.status)
+    if filters.district:
+        query = query.join(District, Deployment.district_id == District.id).where(District.slug == filters.district)
+    if filters.text:
+        query = query.where(_text_condition(session, filters.text))
+    if cursor:
+        (after,) = decode_cursor(cursor, 1)
+        query = query.where(Deployment.code > str(after))
+    rows = list(session.scalars(query.order_by(Deployment.code).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].code) if more and rows else None)
+
+
+def _text_condition(session: Session, text_: str) -> Any:
+    words = _words(text_)
+    code = normalize_code(text_)
+    conditions: list[Any] = []
+    if code:
+        conditions.append(Deployment.code == code)
+    per_word = []
+    technologies = _technologies_named(words)
+    district_ids = [
+        d_id for d_id, en, es in session.execute(select(District.id, District.name_en, District.name_es))
+        if any(w in f"{en} {es}".lower() for w in words)
+    ]
+    for word in words:
+        pattern = f"%{word}%"
+        per_word.append(or_(func.lower(Deployment.name).like(pattern), func.lower(Deployment.description).like(pattern),
+                            func.lower(Deployment.code).like(pattern)))
+    if technologies:
+        per_word.append(Deployment.technology.in_(sorted(technologies)))
+    if district_ids:
+        per_word.append(Deployment.district_id.in_(district_ids))
+    if per_word:
+        conditions.append(or_(*per_word))
+    return or_(*conditions) if conditions else text("1 = 0")
+
+
+def rank_by_words(deployments: list[Deployment], text_: str) -> list[Deployment]:
+    """Order search hits by how many of the words they contain (stable for ties)."""
+    words = _words(text_)
+
+    def score(d: Deployment) -> int:
+        hay = f"{d.code} {d.name} {d.description or ''} {d.technology}".lower()
+        return sum(w in hay for w in words)
+
+    return sorted(deployments, key=score, reverse=True)
+
+
+@dataclass(frozen=True)
+class Nearby:
+    deployment: Deployment
+    distance_m: float
+
+
+def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: int = 10) -> list[Nearby]:
+    """Return the nearest deployments within radius_m of a point, nearest first, with exact distances."""
+    if not valid_point(lat, lon):
+        raise Invalid("lat must be within -90..90 and lon within -180..180")
+    if not (math.isfinite(radius_m) and 0 < radius_m <= MAX_NEARBY_RADIUS_M):
+        raise Invalid(f"radius_m must be between 0 and {MAX_NEARBY_RADIUS_M}")
+    if not 1 <= limit <= MAX_NEARBY_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_NEARBY_LIMIT}")
+    box = bounding_box(lat, lon, radius_m)
+    candidates = session.execute(_candidates(session, box)).tuples().all()
+    hits = sorted(
+        (d, i) for i, la, lo in candidates if (d := haversine_m(lat, lon, la, lo)) <= radius_m
+    )[:limit]
+    if not hits:
+        return []
+    ids = [i for _, i in hits]
+    by_id = {d.id: d for d in session.scalars(select(Deployment).where(Deployment.id.in_(ids)))}
+    return [Nearby(by_id[i], d) for d, i in hits]
+
+
+def _candidates(session: Session, box: Any) -> Any:
+    """Select (id, lat, lon) inside the box: the SQLite R*Tree, or the lat/lon B-tree elsewhere."""
+    lon_parts = []
+    if session.get_bind().dialect.name == "sqlite":
+        for west, east in box.lon_ranges:
+            lon_parts.append(
+                text("max_lon >= :w AND min_lon <= :e").bindparams(w=west, e=east)
+            )
+        rtree_ids = (
+            select(text("id")).select_from(text("deployment_rtree"))
+            .where(text("max_lat >= :s AND min_lat <= :n").bindparams(s=box.min_lat, n=box.max_lat))
+            .where(or_(*lon_parts))
+        )
+        return select(Deployment.id, Deployment.lat, Deployment.lon).where(Deployment.id.in_(rtree_ids))
+    for west, east in box.lon_ranges:
+        lon_parts.append(and_(Deployment.lon >= west, Deployment.lon <= east))
+    return select(Deployment.id, Deployment.lat, Deployment.lon).where(
+        Deployment.lat >= box.min_lat, Deployment.lat <= box.max_lat, or_(*lon_parts)
+    )

@@ -1,0 +1,334 @@
+"""The schema as typed SQLAlchemy models; Alembic migrations are generated from and checked against it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store UTC; return timezone-aware datetimes on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; civicpulse stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class DeploymentStatus(StrEnum):
+    PROPOSED = "proposed"
+    PILOT = "pilot"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    RETIRED = "retired"
+
+
+class Category(StrEnum):
+    PRIVACY = "privacy"
+    SURVEILLANCE = "surveillance"
+    RETENTION = "retention"
+    ACCESS_SHARING = "access_sharing"
+    EQUITY = "equity"
+    USEFULNESS = "usefulness"
+    SAFETY = "safety"
+    NOISE = "noise"
+    ACCESSIBILITY = "accessibility"
+    COST = "cost"
+    JOBS = "jobs"
+    ENVIRONMENT = "environment"
+    OTHER = "other"
+
+
+class ConcernKind(StrEnum):
+    CONCERN = "concern"
+    QUESTION = "question"
+
+
+class ConcernStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    PLANNED = "planned"
+    REOPENED = "reopened"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    NOT_RESPONSIBLE = "not_responsible"
+    DUPLICATE = "duplicate"
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = frozenset(
+    {ConcernStatus.NEW, ConcernStatus.ACKNOWLEDGED, ConcernStatus.INVESTIGATING, ConcernStatus.PLANNED,
+     ConcernStatus.REOPENED}
+)
+
+
+class Label(StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    ORGANIZER = "organizer"
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class District(Base):
+    __tablename__ = "district"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name_en: Mapped[str] = mapped_column(String(200))
+    name_es: Mapped[str] = mapped_column(String(200))
+    geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    center_lat: Mapped[float] = mapped_column(Float)
+    center_lon: Mapped[float] = mapped_column(Float)
+
+
+class Deployment(Base):
+    __tablename__ = "deployment"
+    __table_args__ = (
+        CheckConstraint("lat >= -90 AND lat <= 90", name="lat_range"),
+        CheckConstraint("lon >= -180 AND lon <= 180", name="lon_range"),
+        Index("ix_deployment_lat_lon", "lat", "lon"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    technology: Mapped[str] = mapped_column(String(64), index=True)
+    purposes: Mapped[list[str] | None] = mapped_column(JSON)
+    data_types: Mapped[list[str] | None] = mapped_column(JSON)
+    processing: Mapped[list[str] | None] = mapped_column(JSON)
+    access: Mapped[list[str] | None] = mapped_column(JSON)
+    storage: Mapped[list[str] | None] = mapped_column(JSON)
+    # NULL: the city has not published it; 0: nothing is kept; n: kept n days.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    personal_data: Mapped[bool | None] = mapped_column(Boolean)
+    legal_basis: Mapped[str | None] = mapped_column(String(500))
+    privacy_url: Mapped[str | None] = mapped_column(String(500))
+    info_url: Mapped[str | None] = mapped_column(String(500))
+    accountable_org: Mapped[str | None] = mapped_column(String(200))
+    accountable_contact: Mapped[str | None] = mapped_column(String(200))
+    vendor: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    pilot_start: Mapped[date | None] = mapped_column(Date)
+    pilot_end: Mapped[date | None] = mapped_column(Date)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    mobile: Mapped[bool] = mapped_column(Boolean, default=False)
+    area: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    district: Mapped[District | None] = relationship(lazy="raise")
+
+
+class Resident(Base):
+    __tablename__ = "resident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    # Kept only to reply; erased on request or after inactivity.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    language: Mapped[str | None] = mapped_column(String(8))
+    consent_at: Mapped[datetime | None]
+    notifications: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Concern(Base):
+    __tablename__ = "concern"
+    __table_args__ = (
+        CheckConstraint("feeling IS NULL OR (feeling >= 1 AND feeling <= 5)", name="feeling_range"),
+        Index("ix_concern_iso_week_category", "iso_week", "category"),
+        Index("ix_concern_created_on", "created_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default=ConcernKind.CONCERN)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="SET NULL"), index=True)
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id", ondelete="SET NULL"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id", ondelete="SET NULL"), index=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    suggested_category: Mapped[str | None] = mapped_column(String(32))
+    # Redacted at intake; emptied ("") by erase and retention.
+    text: Mapped[str] = mapped_column(Text)
+    text_removed_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(8))
+    feeling: Mapped[int | None] = mapped_column(SmallInteger)
+    polarity: Mapped[float | None] = mapped_column(Float)
+    subjectivity: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(32))
+    key_phrases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32), default=ConcernStatus.NEW, index=True)
+    source: Mapped[str] = mapped_column(String(16), default="bot")
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    iso_week: Mapped[str] = mapped_column(String(8))
+    created_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    first_reply_at: Mapped[datetime | None]
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("concern.id", ondelete="SET NULL"))
+
+    deployment: Mapped[Deployment | None] = relationship(lazy="raise")
+    district: Mapped[District | None] = relationship(lazy="raise")
+
+
+class ConcernEvent(Base):
+    """One entry of a concern's history: a status change, a category correction, a merge."""
+
+    __tablename__ = "concern_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concern.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    from_value: Mapped[str | None] = mapped_column(String(64))
+    to_value: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffReply(Base):
+    __tablename__ = "staff_reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concern.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    author: Mapped[str] = mapped_column(String(200))
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Follow(Base):
+    __tablename__ = "follow"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "deployment_id", name="uq_follow_resident_deployment"),
+        UniqueConstraint("resident_id", "district_id", name="uq_follow_resident_district"),
+        CheckConstraint("(deployment_id IS NULL) <> (district_id IS NULL)", name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), index=True)
+    deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outbox(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), index=True)
+    staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(32), default=OutboxStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(String(200), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

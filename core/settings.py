@@ -1,0 +1,139 @@
+"""Settings from the environment (prefix CIVICPULSE_) and an optional .env file."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.errors import ConfigurationError
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change-me", "xxx"})
+MIN_SECRET_LENGTH = 32
+SECRET_FILE = Path("var") / "secret_key"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of civicpulse; DESIGN.md lists the contract."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVICPULSE_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite:///var/civicpulse.db"
+    secret_key: SecretStr | None = None
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    bot_username: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    timezone: str = "UTC"
+    staff_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    min_group_size: int = Field(default=5, ge=1, le=1000)
+    retention_days: int = Field(default=365, ge=0, le=36500)
+    concerns_per_hour: int = Field(default=10, ge=1, le=10000)
+    satisfaction_delay_days: int = Field(default=3, ge=0, le=365)
+    phone_region: str = "US"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+
+    @field_validator("staff_chat_ids", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError("PHONE_REGION must be a two-letter region code such as US or ES")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("CIVICPULSE_WEBHOOK_URL is set but CIVICPULSE_WEBHOOK_SECRET is not")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def secret_bytes(self) -> bytes:
+        """Return the HMAC key for resident pseudonyms."""
+        if self.secret_key is None:
+            raise ConfigurationError("CIVICPULSE_SECRET_KEY is not set")
+        return self.secret_key.get_secret_value().encode()
+
+    def checked(self) -> Settings:
+        """Fail fast on settings that must not reach production, and fill development defaults."""
+        if self.is_production:
+            problems = []
+            secret = self.secret_key.get_secret_value() if self.secret_key else ""
+            if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                problems.append(
+                    f"CIVICPULSE_SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                    "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                )
+            if not self.telegram_token or not self.telegram_token.get_secret_value().strip():
+                problems.append("CIVICPULSE_TELEGRAM_TOKEN must be set (the emulator never runs in production)")
+            if problems:
+                raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
+            return self
+        if self.secret_key is None:
+            return self.model_copy(update={"secret_key": SecretStr(development_secret())})
+        return self
+
+
+def development_secret(path: Path = SECRET_FILE) -> str:
+    """Return the development secret kept under var/, generating it on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(value + "\n")
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Read settings once for an entry point."""
+    return Settings().checked()
