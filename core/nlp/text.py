@@ -14,6 +14,8 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # A word: letters/digits, with inner apostrophes ("don't", "l'eau") and hyphens ("e-mail", "co-op").
 _WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 # Spanish and other Latin accents folded for matching only (ñ kept: "año" is not "ano").
+# Redaction placeholders are not words of the resident's ("[email]" is not about e-mail).
+_PLACEHOLDER = re.compile(r"\[(?:email|phone|url|plate)\]")
 _FOLD = str.maketrans("áàâäãéèêëíìîïóòôöõúùûüç", "aaaaaeeeeiiiiooooouuuuc")
 
 
@@ -37,6 +39,7 @@ def validate(text: str, *, max_chars: int = MAX_CHARS) -> str:
 
 def words(text: str) -> list[str]:
     """Split text into lower-case, accent-folded word tokens for lexicon lookups."""
+    text = _PLACEHOLDER.sub(" ", text) if "[" in text else text
     return [w.replace("’", "'") for w in _WORD.findall(text.lower().translate(_FOLD))]
 
 
