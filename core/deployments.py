@@ -271,13 +271,16 @@ class ImportReport:
         return out
 
 
-def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any]]]) -> ImportReport:
+def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any] | Invalid]]) -> ImportReport:
     """Validate every row, then upsert the good ones in the caller's transaction."""
     report = ImportReport()
     districts = DistrictLookup.load(session)
     seen: dict[str, int] = {}
     good: list[DeploymentRecord] = []
     for line, raw in rows:
+        if isinstance(raw, Invalid):
+            report.rejected.append((line, "", raw.reason))
+            continue
         code = str(raw.get("code") or "").strip()
         try:
             record = parse_record(raw)
@@ -453,10 +456,10 @@ def _candidates(session: Session, box: Any) -> Any:
     """Select (id, lat, lon) inside the box: the SQLite R*Tree, or the lat/lon B-tree elsewhere."""
     lon_parts = []
     if session.get_bind().dialect.name == "sqlite":
-        for west, east in box.lon_ranges:
-            lon_parts.append(
-                text("max_lon >= :w AND min_lon <= :e").bindparams(w=west, e=east)
-            )
+        for n, (west, east) in enumerate(box.lon_ranges):
+            # Distinct bind names per range: two ranges exist across the antimeridian.
+            lon_parts.append(text(f"max_lon >= :w{n} AND min_lon <= :e{n}").bindparams(**{f"w{n}": west,
+                                                                                       f"e{n}": east}))
         rtree_ids = (
             select(text("id")).select_from(text("deployment_rtree"))
             .where(text("max_lat >= :s AND min_lat <= :n").bindparams(s=box.min_lat, n=box.max_lat))

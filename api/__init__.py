@@ -1,0 +1,1 @@
+"""FastAPI transport: parse, call core, render."""

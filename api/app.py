@@ -1,0 +1,102 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors, routes_register
+from core.db import Database
+from core.settings import Settings
+
+log = logging.getLogger("civicpulse.api")
+
+
+class BodyLimit:
+    """Answer 413 to request bodies larger than the configured limit, before a route reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"}, 413)(
+                scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except BodyTooLarge:
+            await JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"}, 413)(
+                scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """Build the API for these settings (and an existing database, e.g. in tests)."""
+    owns_database = database is None
+    db = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            db.dispose()
+
+    app = FastAPI(
+        title="civicpulse",
+        version="0.1.0",
+        summary="Public register of smart-city deployments and residents' concerns about them.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    errors.install(app)
+    app.include_router(routes_register.router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="The database answers",
+             responses={503: {"description": "database unreachable"}})
+    def readyz() -> Any:
+        try:
+            with db.reading() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database means not ready
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+        return {"status": "ok"}
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PATCH"],
+                           allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

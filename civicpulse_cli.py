@@ -1,0 +1,249 @@
+"""The `civicpulse` command: the composition root that wires core, the API and (later) the bot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from core import schema
+from core.errors import ConfigurationError, DomainError
+from core.settings import Settings, get_settings
+
+log = logging.getLogger("civicpulse")
+EXIT_USAGE = 2
+
+
+def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from core.db import Database
+
+    return Database(settings.database_url)
+
+
+def _policy(settings: Settings):  # type: ignore[no-untyped-def]
+    from core.concerns import IntakePolicy
+
+    return IntakePolicy(zone=settings.zone, phone_region=settings.phone_region,
+                        concerns_per_hour=settings.concerns_per_hour)
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    schema.upgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}: {_safe_url(settings.database_url)}")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from core.seed import seed_demo
+
+    database = _database(settings)
+    with database.transaction() as session:
+        report = seed_demo(session, secret=settings.secret_bytes(), policy=_policy(settings))
+    print(f"districts: {report.districts}")
+    for line in report.register.lines():
+        print(f"register: {line}")
+    print(f"concerns: {report.concerns_created} created, {report.concerns_total} in the demo")
+    return 0
+
+
+def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
+    from core import nlp
+
+    try:
+        analysis = nlp.analyze(args.text, prior_language=args.language, region=settings.phone_region)
+    except DomainError as exc:
+        print(f"civicpulse analyze: {exc.reason}", file=sys.stderr)
+        return EXIT_USAGE
+    out = analysis.as_dict()
+    print(json.dumps({k: out[k] for k in ("text", "language", "category", "polarity", "subjectivity", "label",
+                                          "flags")} | {"key_phrases": out["key_phrases"]}, ensure_ascii=False))
+    return 0
+
+
+def cmd_deployments_import(settings: Settings, args: argparse.Namespace) -> int:
+    from core import exchange
+    from core.deployments import import_records
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"civicpulse deployments import: no such file {path}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        rows = exchange.read_file(path)
+    except DomainError as exc:
+        print(f"civicpulse deployments import: {exc.reason}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        print("civicpulse deployments import: the file is not UTF-8 text", file=sys.stderr)
+        return 1
+    database = _database(settings)
+    with database.transaction() as session:
+        report = import_records(session, rows=rows)
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
+def cmd_deployments_export(settings: Settings, args: argparse.Namespace) -> int:
+    from core import exchange
+
+    database = _database(settings)
+    with database.reading() as session:
+        records = exchange.all_records(session)
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        if args.format == "geojson":
+            json.dump(exchange.feature_collection(records), out, ensure_ascii=False, indent=1)
+            out.write("\n")
+        else:
+            exchange.write_csv(records, out)
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
+def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
+    from core import apikeys
+    from core.models import Role
+
+    database = _database(settings)
+    with database.transaction() as session:
+        key, token = apikeys.create(session, role=Role(args.role), principal=args.name)
+    print(f"created {key.role} key #{key.id} for {key.principal!r} (shown once; store it safely):")
+    print(token)
+    return 0
+
+
+def cmd_apikey_list(settings: Settings, args: argparse.Namespace) -> int:
+    from core import apikeys
+
+    database = _database(settings)
+    with database.reading() as session:
+        keys = apikeys.list_keys(session)
+    print(f"{'id':>4}  {'role':9}  {'prefix':10}  {'principal':24}  {'created':25}  {'last used':25}  revoked")
+    for k in keys:
+        print(f"{k.id:>4}  {k.role:9}  {k.prefix:10}  {k.principal[:24]:24}  {k.created_at.isoformat():25}  "
+              f"{k.last_used_at.isoformat() if k.last_used_at else '-':25}  "
+              f"{k.revoked_at.isoformat() if k.revoked_at else '-'}")
+    return 0
+
+
+def cmd_apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from core import apikeys
+
+    database = _database(settings)
+    with database.transaction() as session:
+        key = apikeys.revoke(session, key_id=args.id)
+    print(f"revoked key #{key.id} ({key.role}, {key.principal!r})")
+    return 0
+
+
+def _serve_api(settings: Settings, args: argparse.Namespace, *, with_bot: bool) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(settings)
+    base = f"http://{args.host}:{args.port}"
+    log.info("civicpulse API on %s — docs at %s/docs, register at %s/api/v1/deployments", base, base, base)
+    if with_bot:
+        log.info("the resident bot and the scheduler are not part of this build yet; serving the API only")
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    return _serve_api(settings, args, with_bot=True)
+
+
+def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
+    return _serve_api(settings, args, with_bot=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="civicpulse", description="Community feedback for smart-city deployments.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_: str, func: Callable[[Settings, argparse.Namespace], int] | None = None
+             ) -> argparse.ArgumentParser:
+        p = verbs.add_parser(name, help=help_, description=help_)
+        if func:
+            p.set_defaults(func=func)
+        return p
+
+    db = verb("db", "database schema").add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = db.add_parser("upgrade", help="apply the migrations (creates the SQLite file and var/)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    seed = verb("seed", "seed data").add_subparsers(dest="action", required=True, metavar="WHAT")
+    seed.add_parser("demo", help="the demo city of Riverton (idempotent)").set_defaults(func=cmd_seed_demo)
+
+    for name, help_, func in (("serve", "run the API (and, as they arrive, the bot and the schedule)", cmd_serve),
+                              ("api", "run the API alone (never the bot or its webhook)", cmd_api)):
+        p = verb(name, help_, func)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+
+    analyze = verb("analyze", "analyse a text as intake would and print one JSON object", cmd_analyze)
+    analyze.add_argument("text")
+    analyze.add_argument("--language", choices=["en", "es"], help="the resident's language (prior for short texts)")
+
+    dep = verb("deployments", "the deployment register").add_subparsers(dest="action", required=True,
+                                                                      metavar="ACTION")
+    imp = dep.add_parser("import", help="import a CSV or GeoJSON file (upsert by code; exit 1 if a row was rejected)")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_deployments_import)
+    exp = dep.add_parser("export", help="export the register (standard output unless --output)")
+    exp.add_argument("--format", choices=["csv", "geojson"], required=True)
+    exp.add_argument("--output", help="write to this file instead of standard output")
+    exp.set_defaults(func=cmd_deployments_export)
+
+    key = verb("apikey", "API keys").add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = key.add_parser("create", help="issue a key (printed alone on the last line)")
+    create.add_argument("--role", choices=["admin", "staff", "organizer"], required=True)
+    create.add_argument("--name", required=True, help="the principal the key belongs to")
+    create.set_defaults(func=cmd_apikey_create)
+    key.add_parser("list", help="list keys (never the secrets)").set_defaults(func=cmd_apikey_list)
+    revoke = key.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(func=cmd_apikey_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except (ConfigurationError, ValidationError) as exc:
+        print(f"civicpulse: invalid settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from core.logging_setup import configure
+
+    configure(json_logs=settings.is_production)
+    try:
+        result: int = args.func(settings, args)
+    except DomainError as exc:
+        print(f"civicpulse: {exc.reason}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); stop quietly like other Unix tools.
+        sys.stderr.close()
+        return 0
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

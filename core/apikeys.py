@@ -1,0 +1,63 @@
+"""API keys: 256-bit random secrets, stored as SHA-256 with a short lookup prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import Invalid, NotFound
+from core.models import ApiKey, Role, utcnow
+
+KEY_PREFIX = "cp_"
+PREFIX_LENGTH = 8
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(session: Session, *, role: Role, principal: str) -> tuple[ApiKey, str]:
+    """Issue a key for a named principal; the plain key is returned once and never stored."""
+    principal = principal.strip()
+    if not principal or len(principal) > 200:
+        raise Invalid("a key needs a principal name of 1 to 200 characters")
+    secret = secrets.token_urlsafe(32)  # 256 bits
+    token = f"{KEY_PREFIX}{secret}"
+    key = ApiKey(principal=principal, role=Role(role).value, prefix=secret[:PREFIX_LENGTH], key_hash=_hash(token))
+    session.add(key)
+    session.flush()
+    return key, token
+
+
+def authenticate(session: Session, *, token: str, now: datetime | None = None) -> ApiKey | None:
+    """Return the live key for a presented token, noting its use at most once a minute."""
+    if not token.startswith(KEY_PREFIX) or len(token) > 100:
+        return None
+    prefix = token[len(KEY_PREFIX):len(KEY_PREFIX) + PREFIX_LENGTH]
+    digest = _hash(token)
+    now = now or utcnow()
+    for key in session.scalars(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))):
+        if hmac.compare_digest(key.key_hash, digest):
+            if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+                key.last_used_at = now
+            return key
+    return None
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke(session: Session, *, key_id: int, now: datetime | None = None) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key with id {key_id}")
+    if key.revoked_at is None:
+        key.revoked_at = now or utcnow()
+    return key

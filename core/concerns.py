@@ -1,0 +1,138 @@
+"""Concern intake: from a resident's raw words to a stored, redacted, analysed concern."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import nlp
+from core.errors import Invalid, RateLimited
+from core.geo import DistrictIndex, valid_point
+from core.models import Category, Concern, ConcernKind, ConcernStatus, Deployment, District, Resident, utcnow
+from core.timeutil import iso_week_of, local_date
+
+# Crockford's base32 without I, L, O, U: readable aloud, no look-alikes.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_LENGTH = 5
+MAX_IDEMPOTENCY_KEY = 128
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    """The settings intake depends on."""
+
+    zone: ZoneInfo
+    phone_region: str = "US"
+    concerns_per_hour: int = 10
+
+
+def new_reference() -> str:
+    return "C-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def _unique_reference(session: Session) -> str:
+    for _ in range(20):
+        reference = new_reference()
+        if session.scalar(select(Concern.id).where(Concern.reference == reference)) is None:
+            return reference
+    raise RuntimeError("could not draw an unused concern reference")
+
+
+def _check_rate(session: Session, resident: Resident, policy: IntakePolicy, now: datetime) -> None:
+    since = now - timedelta(hours=1)
+    recent = session.scalar(
+        select(func.count()).select_from(Concern)
+        .where(Concern.resident_id == resident.id, Concern.created_at >= since)
+    ) or 0
+    if recent >= policy.concerns_per_hour:
+        raise RateLimited(f"at most {policy.concerns_per_hour} concerns per hour", limit=policy.concerns_per_hour)
+
+
+def _district_for(session: Session, lat: float | None, lon: float | None, deployment: Deployment | None
+                  ) -> int | None:
+    if lat is not None and lon is not None:
+        index = DistrictIndex(session.execute(select(District.id, District.geometry)).tuples().all())
+        found = index.locate(lat, lon)
+        if found is not None:
+            return found
+    return deployment.district_id if deployment is not None else None
+
+
+def submit(
+    session: Session,
+    *,
+    text: str,
+    policy: IntakePolicy,
+    resident: Resident | None = None,
+    deployment: Deployment | None = None,
+    category: Category | None = None,
+    feeling: int | None = None,
+    kind: ConcernKind = ConcernKind.CONCERN,
+    lat: float | None = None,
+    lon: float | None = None,
+    idempotency_key: str | None = None,
+    source: str = "bot",
+    analyzer: nlp.SentimentAnalyzer | None = None,
+    now: datetime | None = None,
+) -> Concern:
+    """Record a concern with its redacted text and analysis; the same idempotency key stores it once."""
+    if idempotency_key is not None:
+        if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise Invalid(f"idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        existing = session.scalar(select(Concern).where(Concern.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing
+    if (lat is None) != (lon is None) or (lat is not None and lon is not None and not valid_point(lat, lon)):
+        raise Invalid("a location needs both lat (-90..90) and lon (-180..180)")
+    now = now or utcnow()
+    if resident is not None:
+        _check_rate(session, resident, policy, now)
+    analysis = nlp.analyze(text, prior_language=resident.language if resident else None, feeling=feeling,
+                           region=policy.phone_region, analyzer=analyzer)
+    concern = Concern(
+        reference=_unique_reference(session),
+        kind=kind.value,
+        resident_id=resident.id if resident else None,
+        deployment_id=deployment.id if deployment else None,
+        district_id=_district_for(session, lat, lon, deployment),
+        category=(category or Category(analysis.category)).value,
+        suggested_category=analysis.category,
+        text=analysis.text,
+        language=analysis.language,
+        feeling=feeling,
+        polarity=analysis.polarity,
+        subjectivity=analysis.subjectivity,
+        label=analysis.label,
+        key_phrases=analysis.key_phrases,
+        flags=analysis.flags,
+        lat=lat,
+        lon=lon,
+        status=ConcernStatus.NEW.value,
+        source=source,
+        idempotency_key=idempotency_key,
+        iso_week=iso_week_of(now, policy.zone),
+        created_on=local_date(now, policy.zone),
+        created_at=now,
+        updated_at=now,
+    )
+    if idempotency_key is None:
+        session.add(concern)
+        session.flush()  # assigns the id behind the public reference
+        return concern
+    try:
+        with session.begin_nested():
+            session.add(concern)
+            session.flush()
+    except IntegrityError:
+        # Another transaction stored the same key between our check and our insert.
+        existing = session.scalar(select(Concern).where(Concern.idempotency_key == idempotency_key))
+        if existing is None:
+            raise
+        return existing
+    return concern

@@ -1,0 +1,173 @@
+"""The register's exchange formats: CSV and GeoJSON, with CSV columns equal to the GeoJSON properties."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.deployments import LIST_FIELDS, RECORD_FIELDS, slugs_by_id, to_record
+from core.errors import Invalid
+from core.models import Deployment
+
+CSV_COLUMNS = list(RECORD_FIELDS)
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+def all_records(session: Session) -> list[dict[str, Any]]:
+    slugs = slugs_by_id(session)
+    return [to_record(d, slugs.get(d.district_id or 0))
+            for d in session.scalars(select(Deployment).order_by(Deployment.code))]
+
+
+def feature_collection(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Return an RFC 7946 FeatureCollection: Point geometry [lon, lat], the record as properties."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "id": r["code"], "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+             "properties": r}
+            for r in records
+        ],
+    }
+
+
+def _csv_value(key: str, value: Any) -> str:
+    if value is None:
+        return "unknown" if key in LIST_FIELDS or key == "personal_data" else ""
+    if key in LIST_FIELDS:
+        return ";".join(value)
+    if key == "personal_data" or isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "area":
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def to_csv_row(record: dict[str, Any]) -> dict[str, str]:
+    return {k: _csv_value(k, record.get(k)) for k in CSV_COLUMNS}
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: io.TextIOBase | Any) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(to_csv_row(record))
+
+
+def _bool(value: str, key: str) -> bool | None:
+    lowered = value.strip().lower()
+    if lowered in ("", "unknown"):
+        return None
+    if lowered in ("yes", "true", "1", "y", "sí", "si"):
+        return True
+    if lowered in ("no", "false", "0", "n"):
+        return False
+    raise Invalid(f"{key}: expected yes, no or unknown, got {value[:40]!r}")
+
+
+def _float(value: str, key: str) -> float:
+    try:
+        return float(value.strip())
+    except ValueError as exc:
+        raise Invalid(f"{key}: not a number: {value[:40]!r}") from exc
+
+
+def from_csv_row(row: dict[str, str | None]) -> dict[str, Any]:
+    """Turn a CSV row into the exchange record shape (raises Invalid on malformed cells)."""
+    if None in row:
+        raise Invalid("the row has more cells than the header")
+    out: dict[str, Any] = {}
+    for key, raw in row.items():
+        value = (raw or "").strip()
+        if key == "updated_at":
+            continue
+        if key in LIST_FIELDS:
+            out[key] = None if value.lower() in ("", "unknown") else [p.strip() for p in value.split(";") if p.strip()]
+        elif key == "personal_data":
+            out[key] = _bool(value, key)
+        elif key == "mobile":
+            out[key] = bool(_bool(value, key))
+        elif key in ("lat", "lon"):
+            out[key] = _float(value, key) if value else None
+        elif key == "area":
+            try:
+                out[key] = json.loads(value) if value else None
+            except ValueError as exc:
+                raise Invalid("area: not valid GeoJSON") from exc
+        else:
+            out[key] = value or None
+    return out
+
+
+def read_csv(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
+    """Parse CSV text into (line number, record or the reason it is malformed)."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"code", "name", "technology", "status", "lat", "lon"} - set(reader.fieldnames or [])
+    if missing:
+        raise Invalid(f"the CSV header lacks {', '.join(sorted(missing))}")
+    unknown = set(reader.fieldnames or []) - set(CSV_COLUMNS)
+    if unknown:
+        raise Invalid(f"the CSV header has unknown columns {', '.join(sorted(unknown))}")
+    rows: list[tuple[int, dict[str, Any] | Invalid]] = []
+    for row in reader:
+        try:
+            rows.append((reader.line_num, from_csv_row(row)))
+        except Invalid as exc:
+            rows.append((reader.line_num, exc))
+    return rows
+
+
+def read_geojson(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
+    """Parse a FeatureCollection into (feature number, record or the reason it is malformed)."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise Invalid(f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(
+            data.get("features"), list):
+        raise Invalid("expected a GeoJSON FeatureCollection")
+    rows: list[tuple[int, dict[str, Any] | Invalid]] = []
+    for number, feature in enumerate(data["features"], start=1):
+        try:
+            rows.append((number, _from_feature(feature)))
+        except Invalid as exc:
+            rows.append((number, exc))
+    return rows
+
+
+def _from_feature(feature: Any) -> dict[str, Any]:
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise Invalid("not a GeoJSON Feature")
+    properties = dict(feature.get("properties") or {})
+    geometry = feature.get("geometry") or {}
+    if geometry.get("type") != "Point":
+        raise Invalid("geometry must be a Point (mobile deployments carry their area in properties.area)")
+    coordinates = geometry.get("coordinates")
+    if not (isinstance(coordinates, list) and len(coordinates) >= 2
+            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates[:2])):
+        raise Invalid("geometry coordinates must be [lon, lat] numbers")
+    properties["lon"], properties["lat"] = float(coordinates[0]), float(coordinates[1])
+    properties.pop("updated_at", None)
+    unknown = set(properties) - set(RECORD_FIELDS)
+    if unknown:
+        raise Invalid(f"unknown properties {', '.join(sorted(unknown))}")
+    return properties
+
+
+def read_file(path: Path) -> list[tuple[int, dict[str, Any] | Invalid]]:
+    """Read a register file (.csv, or .geojson/.json) into numbered records."""
+    if path.stat().st_size > MAX_IMPORT_BYTES:
+        raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        return read_csv(text)
+    if path.suffix.lower() in (".geojson", ".json"):
+        return read_geojson(text)
+    raise Invalid("the file must end in .csv, .geojson or .json")

@@ -1,0 +1,36 @@
+"""Logging: readable in development, JSON in production; never a token or a raw id."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from pythonjsonlogger.json import JsonFormatter
+
+# httpx and PTB log request URLs, which carry the bot token (/bot<token>/method).
+TOKEN_IN_URL = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+
+
+class RedactTokens(logging.Filter):
+    """Remove bot tokens from log records before any handler formats them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if TOKEN_IN_URL.search(message):
+            record.msg = TOKEN_IN_URL.sub("/bot<token>", message)
+            record.args = ()
+        return True
+
+
+def configure(*, json_logs: bool, level: int = logging.INFO) -> None:
+    """Set up the root logger once for an entry point."""
+    handler = logging.StreamHandler()
+    if json_logs:
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactTokens())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

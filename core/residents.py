@@ -1,0 +1,140 @@
+"""Residents: pseudonymous identity, language, consent, and their rights to export and erase."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.orm import Session
+
+from core.errors import Invalid
+from core.models import Base, Concern, ConcernEvent, Resident, StaffReply, utcnow
+
+LANGUAGES = ("en", "es")
+
+
+def pseudonym(secret: bytes, telegram_user_id: int) -> str:
+    """Return the stable pseudonym of a Telegram user: HMAC-SHA256(secret, id)."""
+    return hmac.new(secret, str(telegram_user_id).encode(), hashlib.sha256).hexdigest()
+
+
+def find(session: Session, *, secret: bytes, telegram_user_id: int) -> Resident | None:
+    return session.scalar(select(Resident).where(Resident.pseudonym == pseudonym(secret, telegram_user_id)))
+
+
+def get_or_create(session: Session, *, secret: bytes, telegram_user_id: int, chat_id: int | None = None,
+                  language: str | None = None) -> Resident:
+    """Return the resident behind a Telegram user, creating a pseudonymous record on first contact."""
+    resident = find(session, secret=secret, telegram_user_id=telegram_user_id)
+    now = utcnow()
+    if resident is None:
+        resident = Resident(pseudonym=pseudonym(secret, telegram_user_id), chat_id=chat_id,
+                            language=language if language in LANGUAGES else None, created_at=now, last_seen_at=now)
+        session.add(resident)
+        session.flush()
+        return resident
+    if chat_id is not None and resident.chat_id != chat_id:
+        resident.chat_id = chat_id
+    resident.last_seen_at = now
+    resident.active = True
+    return resident
+
+
+def set_language(session: Session, *, resident: Resident, language: str) -> Resident:
+    if language not in LANGUAGES:
+        raise Invalid(f"language must be one of {', '.join(LANGUAGES)}")
+    resident.language = language
+    return resident
+
+
+def give_consent(session: Session, *, resident: Resident, now: datetime | None = None) -> Resident:
+    if resident.consent_at is None:
+        resident.consent_at = now or utcnow()
+    return resident
+
+
+def withdraw_consent(session: Session, *, resident: Resident) -> Resident:
+    resident.consent_at = None
+    resident.notifications = False
+    return resident
+
+
+def _tables_about_residents() -> list[tuple[Table, str]]:
+    """Every table with a column that points at a resident (found from the schema, so new tables count)."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for column in table.columns:
+            if any(fk.column.table.name == "resident" for fk in column.foreign_keys):
+                found.append((table, column.name))
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+HIDDEN_COLUMNS = frozenset({"chat_id", "staff_chat_id", "idempotency_key"})
+
+
+def _row(mapping: Any) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in mapping.items() if k not in HIDDEN_COLUMNS}
+
+
+def export(session: Session, *, resident: Resident) -> dict[str, Any]:
+    """Return everything stored about the resident as a JSON-ready document."""
+    document: dict[str, Any] = {
+        "resident": {**_row(session.execute(select(Resident.__table__).where(Resident.id == resident.id))
+                            .mappings().one()),
+                     "chat_id_kept": resident.chat_id is not None},
+    }
+    for table, column in _tables_about_residents():
+        rows = session.execute(select(table).where(table.c[column] == resident.id).order_by(table.c.id)).mappings()
+        document[table.name] = [_row(r) for r in rows]
+    concern_ids = [c["id"] for c in document.get("concern", [])]
+    if concern_ids:
+        document["concern_event"] = [_row(r) for r in session.execute(
+            select(ConcernEvent.__table__).where(ConcernEvent.concern_id.in_(concern_ids))
+            .order_by(ConcernEvent.id)).mappings()]
+        document["staff_reply"] = [_row(r) for r in session.execute(
+            select(StaffReply.__table__).where(StaffReply.concern_id.in_(concern_ids))
+            .order_by(StaffReply.id)).mappings()]
+    return document
+
+
+@dataclass
+class EraseReport:
+    concerns_unlinked: int = 0
+    rows_deleted: dict[str, int] = field(default_factory=dict)
+
+
+def erase(session: Session, *, resident: Resident, now: datetime | None = None) -> EraseReport:
+    """Erase a resident: concerns stay for honest statistics but are unlinked and emptied; the rest goes."""
+    now = now or utcnow()
+    report = EraseReport()
+    concern_ids = list(session.scalars(select(Concern.id).where(Concern.resident_id == resident.id)))
+    if concern_ids:
+        deleted = session.execute(delete(StaffReply).where(StaffReply.concern_id.in_(concern_ids)))
+        report.rows_deleted["staff_reply"] = deleted.rowcount
+        session.execute(update(ConcernEvent).where(ConcernEvent.concern_id.in_(concern_ids)).values(reason=None))
+        result = session.execute(
+            update(Concern).where(Concern.id.in_(concern_ids)).values(
+                resident_id=None, text="", text_removed_at=now, key_phrases=[], lat=None, lon=None,
+                idempotency_key=None, updated_at=now)
+        )
+        report.concerns_unlinked = result.rowcount
+    for table, column in _tables_about_residents():
+        if table.name == "concern":
+            continue
+        result = session.execute(delete(table).where(table.c[column] == resident.id))
+        if result.rowcount:
+            report.rows_deleted[table.name] = report.rows_deleted.get(table.name, 0) + result.rowcount
+    session.execute(delete(Resident).where(Resident.id == resident.id))
+    report.rows_deleted["resident"] = 1
+    session.expunge(resident)
+    return report

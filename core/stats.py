@@ -1,0 +1,164 @@
+"""Aggregates over concerns in SQL: counts, mean polarity, share negative, mean feeling."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Integer, case, func, select
+from sqlalchemy.orm import Session
+
+from core.errors import Invalid
+from core.models import Concern, Deployment, District, Label
+from core.timeutil import week_of_date
+
+DIMENSIONS = ("category", "deployment", "district", "week", "language", "status", "label")
+DECIMALS = 4
+
+
+def _dimension_column(name: str) -> Any:
+    return {
+        "category": Concern.category,
+        "deployment": Deployment.code,
+        "district": District.slug,
+        "week": Concern.iso_week,
+        "language": Concern.language,
+        "status": Concern.status,
+        "label": Concern.label,
+    }[name]
+
+
+def parse_group_by(raw: str | list[str]) -> tuple[str, ...]:
+    """Validate a group_by list (comma-separated or a list), keeping its order."""
+    names = [p.strip() for p in raw.split(",")] if isinstance(raw, str) else [p.strip() for p in raw]
+    names = [n for n in names if n]
+    if not names:
+        raise Invalid(f"group_by needs at least one of {', '.join(DIMENSIONS)}")
+    unknown = [n for n in names if n not in DIMENSIONS]
+    if unknown:
+        raise Invalid(f"unknown group_by {', '.join(unknown)}; use {', '.join(DIMENSIONS)}")
+    if len(set(names)) != len(names):
+        raise Invalid("group_by lists a dimension twice")
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class Group:
+    key: dict[str, str | None]
+    count: int
+    mean_polarity: float | None
+    share_negative: float | None
+    mean_feeling: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "count": self.count, "mean_polarity": self.mean_polarity,
+                "share_negative": self.share_negative, "mean_feeling": self.mean_feeling}
+
+
+@dataclass
+class StatsResult:
+    groups: list[Group]
+    suppressed: int = 0
+    period: tuple[date | None, date | None] = (None, None)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), DECIMALS)
+
+
+def _sort_key(group: Group, dims: tuple[str, ...]) -> tuple[Any, ...]:
+    # Count descending, then the key ascending by code point (binary collation); missing values last.
+    return (-group.count, *(((1, "") if group.key[d] is None else (0, group.key[d])) for d in dims))
+
+
+def _base_query(columns: list[Any], dims: tuple[str, ...], start: date | None, end: date | None) -> Any:
+    query = select(*columns).select_from(Concern)
+    if "deployment" in dims:
+        query = query.outerjoin(Deployment, Concern.deployment_id == Deployment.id)
+    if "district" in dims:
+        query = query.outerjoin(District, Concern.district_id == District.id)
+    if start is not None:
+        query = query.where(Concern.created_on >= start)
+    if end is not None:
+        query = query.where(Concern.created_on <= end)
+    return query
+
+
+def _check_period(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end < start:
+        raise Invalid("'to' is before 'from'")
+
+
+def aggregate(session: Session, *, group_by: tuple[str, ...], start: date | None = None, end: date | None = None
+              ) -> StatsResult:
+    """Group concerns by the given dimensions over local dates [start, end], one GROUP BY in SQL."""
+    _check_period(start, end)
+    keys = [_dimension_column(d).label(d) for d in group_by]
+    negative = func.sum(case((Concern.label == Label.NEGATIVE.value, 1), else_=0))
+    query = _base_query(
+        [*keys, func.count().label("n"), func.avg(Concern.polarity).label("mp"),
+         negative.label("neg"), func.count(Concern.label).label("labelled"),
+         func.avg(Concern.feeling.cast(Integer) * 1.0).label("mf")],
+        group_by, start, end,
+    ).group_by(*keys)
+    groups = [
+        Group(key={d: row[i] for i, d in enumerate(group_by)}, count=int(row.n), mean_polarity=_round(row.mp),
+              share_negative=_round(row.neg / row.labelled) if row.labelled else None, mean_feeling=_round(row.mf))
+        for row in session.execute(query)
+    ]
+    groups.sort(key=lambda g: _sort_key(g, group_by))
+    return StatsResult(groups, 0, (start, end))
+
+
+def whole_weeks(start: date | None, end: date | None) -> tuple[date | None, date | None]:
+    """Widen a period to whole ISO weeks (Monday to Sunday)."""
+    from datetime import timedelta
+
+    if start is not None:
+        start = start - timedelta(days=start.weekday())
+    if end is not None:
+        end = end + timedelta(days=6 - end.weekday())
+    return start, end
+
+
+def aggregate_public(session: Session, *, group_by: tuple[str, ...], min_group_size: int,
+                     start: date | None = None, end: date | None = None) -> StatsResult:
+    """The public variant: whole ISO weeks, built only from (group, week) cells of at least min_group_size.
+
+    Every figure is a sum over weekly cells that are themselves large enough, so no answer, nor the
+    difference of two answers over different periods, reveals a cell below the threshold.
+    """
+    _check_period(start, end)
+    start, end = whole_weeks(start, end)
+    dims = group_by if "week" in group_by else (*group_by, "week")
+    keys = [_dimension_column(d).label(d) for d in dims]
+    negative = func.sum(case((Concern.label == Label.NEGATIVE.value, 1), else_=0))
+    query = _base_query(
+        [*keys, func.count().label("n"), func.sum(Concern.polarity).label("sp"),
+         func.count(Concern.polarity).label("np"), negative.label("neg"), func.count(Concern.label).label("nl"),
+         func.sum(Concern.feeling).label("sf"), func.count(Concern.feeling).label("nf")],
+        dims, start, end,
+    ).group_by(*keys)
+    totals: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0.0, 0, 0, 0, 0, 0])
+    suppressed_cells = 0
+    for row in session.execute(query):
+        if row.n < min_group_size:
+            suppressed_cells += 1
+            continue
+        key = tuple(row[i] for i, d in enumerate(dims) if d in group_by)
+        acc = totals[key]
+        for i, value in enumerate((row.n, row.sp or 0.0, row.np, row.neg or 0, row.nl, row.sf or 0, row.nf)):
+            acc[i] += float(value)
+    groups = [
+        Group(key=dict(zip(group_by, key, strict=True)), count=int(acc[0]),
+              mean_polarity=_round(acc[1] / acc[2]) if acc[2] else None,
+              share_negative=_round(acc[3] / acc[4]) if acc[4] else None,
+              mean_feeling=_round(acc[5] / acc[6]) if acc[6] else None)
+        for key, acc in totals.items()
+    ]
+    groups.sort(key=lambda g: _sort_key(g, group_by))
+    return StatsResult(groups, suppressed_cells, (start, end),
+                       {"weeks": [week_of_date(start) if start else None, week_of_date(end) if end else None]})

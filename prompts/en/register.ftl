@@ -1,0 +1,30 @@
+# Words of the deployment card and the register.
+not-published = the city has not published this
+card-what = What it is
+card-why = Why it is there
+card-who = Who is accountable
+card-contact = Contact
+card-vendor = Vendor
+card-data = What data it collects
+card-personal = Personal data
+card-processing = How the data is processed
+card-access = Who can access the data
+card-storage = Where the data is stored
+card-retention = How long it is kept
+card-status = Status
+card-pilot = Pilot dates
+card-links = More information
+personal-yes = yes, it processes personal data
+personal-no = no personal data
+retention-days = { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}
+retention-none = nothing is kept
+status-proposed = proposed
+status-pilot = pilot
+status-active = active
+status-paused = paused
+status-retired = retired
+distance-metres = { $metres } m away
+distance-km = { $km } km away

@@ -1,0 +1,86 @@
+"""Fixtures: a real database built by the migrations, real app factories, builders for test data.
+
+Each test gets its own SQLite file copied from one migrated template. With CIVICPULSE_TEST_DATABASE_URL set
+(a PostgreSQL server's URL), one fresh database is created and migrated for the run, every test starts
+from empty tables, and the database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core import schema
+from core.db import Database
+from core.models import Base
+from core.settings import Environment, Settings
+
+PG_URL = os.environ.get("CIVICPULSE_TEST_DATABASE_URL")
+TEST_SECRET = "test-secret-key-0123456789abcdef-0123456789"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"civicpulse database: {'PostgreSQL' if PG_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    schema.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str | None]:
+    if not PG_URL:
+        yield None
+        return
+    base = make_url(PG_URL)
+    name = f"civicpulse_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        schema.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path, pg_database_url: str | None) -> Iterator[str]:
+    if pg_database_url:
+        yield pg_database_url
+        engine = create_engine(pg_database_url)
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return
+    path = tmp_path / "civicpulse.db"
+    shutil.copyfile(sqlite_template, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, secret_key=SecretStr(TEST_SECRET),  # type: ignore[call-arg]
+                    environment=Environment.TEST, min_group_size=5)

@@ -1,0 +1,137 @@
+"""The register: validation, upsert by code, import reports, export round trips, search."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from core import exchange
+from core.db import Database
+from core.deployments import SearchFilters, get_by_code, import_records, normalize_code, parse_record, search
+from core.errors import Invalid, NotFound
+from tests import builders
+
+GOOD = {"code": "AQ-001", "name": "Air sensor", "technology": "air_quality", "status": "active", "lat": 45.5,
+        "lon": -73.6}
+
+
+def test_unknown_is_a_real_value() -> None:
+    record = parse_record({**GOOD, "retention": "unknown", "personal_data": None, "purposes": None})
+    assert record.retention_days is None and record.personal_data is None and record.purposes is None
+    assert parse_record({**GOOD, "retention": "none"}).retention_days == 0
+    assert parse_record({**GOOD, "retention": 30}).retention_days == 30
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"lat": 200}, "latitude 200"),
+    ({"lon": -181}, "longitude"),
+    ({"technology": "teleporter"}, "unknown technology"),
+    ({"purposes": ["mind_control"]}, "unknown purposes"),
+    ({"status": "imaginary"}, "status"),
+    ({"code": "not a code"}, "code must look like"),
+    ({"retention": "forever"}, "retention"),
+    ({"pilot_start": "2026-05-01", "pilot_end": "2026-04-01"}, "pilot_end is before"),
+    ({"lat": float("nan")}, "finite"),
+])
+def test_bad_records_are_rejected_with_a_reason(change: dict[str, object], reason: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        parse_record({**GOOD, **change})
+    assert reason in caught.value.reason
+
+
+def test_codes_are_found_in_any_case_with_or_without_dash(db: Database) -> None:
+    with db.transaction() as s:
+        builders.deployment(s, code="AQ-017")
+    with db.reading() as s:
+        for typed in ("AQ-017", "aq-017", "aq017", " AQ 017 "):
+            assert get_by_code(s, code=typed).code == "AQ-017"
+        with pytest.raises(NotFound):
+            get_by_code(s, code="ZZ-999")
+    assert normalize_code("hello world") is None
+
+
+CSV_HEADER = "code,name,technology,status,lat,lon,district,retention,personal_data,purposes\n"
+
+
+def test_import_keeps_good_rows_and_reports_bad_ones_by_line(db: Database, tmp_path) -> None:
+    with db.transaction() as s:
+        builders.districts(s)
+    body = CSV_HEADER + (
+        "AQ-101,Good sensor,air_quality,active,45.49,-73.63,,30,no,public_health\n"
+        "AQ-102,Bad latitude,air_quality,active,200,-73.6,,30,no,\n"
+        "XX-103,Bad technology,teleporter,active,45.49,-73.6,,unknown,unknown,\n"
+        "CAM-104,Good camera,camera,pilot,45.495,-73.61,,none,yes,safety_security;mobility\n"
+        "AQ-101,Duplicate,air_quality,active,45.49,-73.63,,30,no,\n"
+        "AQ-105,Unknown district,air_quality,active,45.49,-73.63,atlantis,30,no,\n"
+    )
+    path = tmp_path / "register.csv"
+    path.write_text(body)
+    with db.transaction() as s:
+        report = import_records(s, rows=exchange.read_file(path))
+    assert (report.created, report.updated) == (2, 0)
+    rejected = {line: reason for line, _, reason in report.rejected}
+    assert set(rejected) == {3, 4, 6, 7}
+    assert "latitude 200" in rejected[3]
+    assert "unknown technology 'teleporter'" in rejected[4]
+    assert "duplicate code, first on line 2" in rejected[6]
+    assert "unknown district 'atlantis'" in rejected[7]
+    with db.reading() as s:
+        camera = get_by_code(s, code="CAM-104")
+        assert camera.retention_days == 0 and camera.personal_data is True
+        assert camera.purposes == ["safety_security", "mobility"]
+        assert camera.district_id is not None  # placed by polygon
+
+
+def test_malformed_cells_are_reported_not_crashed() -> None:
+    rows = exchange.read_csv(CSV_HEADER + "AQ-1,x,air_quality,active,north,-73.6,,30,maybe,\n")
+    assert isinstance(rows[0][1], Invalid)
+    with pytest.raises(Invalid):
+        exchange.read_csv("no,header,here\n1,2,3\n")
+    with pytest.raises(Invalid):
+        exchange.read_geojson("[1, 2]")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "geojson"])
+def test_export_then_import_round_trips(db: Database, tmp_path, fmt: str) -> None:
+    with db.transaction() as s:
+        builders.districts(s)
+        first = import_records(s, rows=builders.demo_register_rows())
+    assert first.ok and first.created >= 40
+    with db.reading() as s:
+        records = exchange.all_records(s)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        exchange.write_csv(records, buffer)
+        out = buffer.getvalue()
+        assert next(csv.reader(io.StringIO(out))) == list(exchange.CSV_COLUMNS)
+        rows = exchange.read_csv(out)
+    else:
+        collection = exchange.feature_collection(records)
+        rows = exchange.read_geojson(json.dumps(collection))
+    with db.transaction() as s:
+        again = import_records(s, rows=rows)
+    assert again.ok and again.created == 0 and again.updated == 0 and again.unchanged == len(records)
+    with db.reading() as s:
+        assert exchange.all_records(s) == records
+
+
+def test_search_by_words_technology_district_status_and_pages(db: Database) -> None:
+    with db.transaction() as s:
+        builders.districts(s)
+        import_records(s, rows=builders.demo_register_rows())
+    with db.reading() as s:
+        cameras = search(s, filters=SearchFilters(technology="camera"), limit=200).items
+        assert cameras and all(d.technology == "camera" for d in cameras)
+        elm = search(s, filters=SearchFilters(text="camera on Elm street"), limit=200).items
+        assert any(d.technology == "camera" for d in elm)
+        retired = search(s, filters=SearchFilters(status="retired"), limit=200).items
+        assert [d.status for d in retired] == ["retired"]
+        first = search(s, filters=SearchFilters(), limit=10)
+        second = search(s, filters=SearchFilters(), limit=10, cursor=first.next_cursor)
+        assert first.next_cursor and {d.code for d in first.items}.isdisjoint({d.code for d in second.items})
+        assert [d.code for d in first.items] == sorted(d.code for d in first.items)
+        with pytest.raises(Invalid):
+            search(s, filters=SearchFilters(), cursor="%%%not-a-cursor")
