@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from api.deps import ReadSession
-from api.schemas import DeploymentOut, DeploymentPage, NearbyOut, NearbyPage
+from api.schemas import DeploymentOut, DeploymentPage, NearbyPage
 from core import deployments, exchange
 from core.deployments import MAX_NEARBY_LIMIT, MAX_NEARBY_RADIUS_M, SearchFilters
 from core.models import DeploymentStatus

@@ -70,11 +70,9 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """Open a read-only transaction (no write lock on SQLite)."""
+        # Closing ends the transaction without expiring what was loaded, so results stay usable after.
         with self._read() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -454,7 +454,7 @@ def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: 
 
 def _candidates(session: Session, box: Any) -> Any:
     """Select (id, lat, lon) inside the box: the SQLite R*Tree, or the lat/lon B-tree elsewhere."""
-    lon_parts = []
+    lon_parts: list[Any] = []
     if session.get_bind().dialect.name == "sqlite":
         for n, (west, east) in enumerate(box.lon_ranges):
             # Distinct bind names per range: two ranges exist across the antimeridian.

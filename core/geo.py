@@ -57,7 +57,7 @@ class DistrictIndex:
     """Place points in districts by polygon."""
 
     def __init__(self, districts: Iterable[tuple[int, dict[str, Any]]]) -> None:
-        self._shapes: list[tuple[int, PreparedGeometry]] = [(i, prep(shape(g))) for i, g in districts]
+        self._shapes: list[tuple[int, PreparedGeometry[Any]]] = [(i, prep(shape(g))) for i, g in districts]
 
     def locate(self, lat: float, lon: float) -> int | None:
         point = Point(lon, lat)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import CursorResult, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import Invalid
@@ -113,27 +113,29 @@ class EraseReport:
     rows_deleted: dict[str, int] = field(default_factory=dict)
 
 
+def _run(session: Session, statement: Any) -> int:
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    return int(result.rowcount)
+
+
 def erase(session: Session, *, resident: Resident, now: datetime | None = None) -> EraseReport:
     """Erase a resident: concerns stay for honest statistics but are unlinked and emptied; the rest goes."""
     now = now or utcnow()
     report = EraseReport()
     concern_ids = list(session.scalars(select(Concern.id).where(Concern.resident_id == resident.id)))
     if concern_ids:
-        deleted = session.execute(delete(StaffReply).where(StaffReply.concern_id.in_(concern_ids)))
-        report.rows_deleted["staff_reply"] = deleted.rowcount
+        report.rows_deleted["staff_reply"] = _run(session, delete(StaffReply).where(
+            StaffReply.concern_id.in_(concern_ids)))
         session.execute(update(ConcernEvent).where(ConcernEvent.concern_id.in_(concern_ids)).values(reason=None))
-        result = session.execute(
-            update(Concern).where(Concern.id.in_(concern_ids)).values(
-                resident_id=None, text="", text_removed_at=now, key_phrases=[], lat=None, lon=None,
-                idempotency_key=None, updated_at=now)
-        )
-        report.concerns_unlinked = result.rowcount
+        report.concerns_unlinked = _run(session, update(Concern).where(Concern.id.in_(concern_ids)).values(
+            resident_id=None, text="", text_removed_at=now, key_phrases=[], lat=None, lon=None,
+            idempotency_key=None, updated_at=now))
     for table, column in _tables_about_residents():
         if table.name == "concern":
             continue
-        result = session.execute(delete(table).where(table.c[column] == resident.id))
-        if result.rowcount:
-            report.rows_deleted[table.name] = report.rows_deleted.get(table.name, 0) + result.rowcount
+        count = _run(session, delete(table).where(table.c[column] == resident.id))
+        if count:
+            report.rows_deleted[table.name] = report.rows_deleted.get(table.name, 0) + count
     session.execute(delete(Resident).where(Resident.id == resident.id))
     report.rows_deleted["resident"] = 1
     session.expunge(resident)

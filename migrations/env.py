@@ -18,9 +18,7 @@ EXTERNAL_PREFIXES = ("deployment_rtree",)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if type_ == "table" and name and name.startswith(EXTERNAL_PREFIXES):
-        return False
-    return True
+    return not (type_ == "table" and name and name.startswith(EXTERNAL_PREFIXES))
 
 
 def _url() -> str:

@@ -1,0 +1,1 @@
+"""python-telegram-bot transport: the resident bot (built on top of core)."""

@@ -1,0 +1,140 @@
+"""The public register over HTTP: filters, pages, 404, 422, GeoJSON validity, health."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import geojson
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from core.db import Database
+from core.deployments import import_records
+from core.settings import Settings
+from tests import builders
+
+
+@pytest.fixture
+def client(db: Database, settings: Settings) -> Iterator[TestClient]:
+    with db.transaction() as s:
+        builders.districts(s)
+        import_records(s, rows=builders.demo_register_rows())
+    with TestClient(create_app(settings, db)) as c:
+        yield c
+
+
+def test_list_filters_and_pages(client: TestClient) -> None:
+    cameras = client.get("/api/v1/deployments", params={"technology": "camera", "limit": 200}).json()
+    assert cameras["items"] and {d["technology"] for d in cameras["items"]} == {"camera"}
+    pilots = client.get("/api/v1/deployments", params={"status": "pilot", "limit": 200}).json()["items"]
+    assert pilots and all(d["status"] == "pilot" and d["pilot_end"] for d in pilots)
+    old_town = client.get("/api/v1/deployments", params={"district": "old-town", "limit": 200}).json()["items"]
+    assert old_town and {d["district"] for d in old_town} == {"old-town"}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = client.get("/api/v1/deployments", params={"limit": 7, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [d["code"] for d in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) >= 40 and seen == sorted(seen)
+
+
+def test_one_record_in_any_case_and_404(client: TestClient) -> None:
+    record = client.get("/api/v1/deployments/aq-017").json()
+    assert record["code"] == "AQ-017" and "retention" in record and "personal_data" in record
+    missing = client.get("/api/v1/deployments/ZZ-999")
+    assert missing.status_code == 404 and "ZZ-999" in missing.json()["detail"]
+
+
+@pytest.mark.parametrize("params", [
+    {"lat": 200, "lon": 0}, {"lat": "north", "lon": 0}, {"lat": 0}, {"lat": "nan", "lon": 0},
+    {"lat": 0, "lon": 0, "radius_m": -5}, {"lat": 0, "lon": 0, "radius_m": 10**9}, {"lat": 0, "lon": 0, "limit": 0},
+    {"lat": "inf", "lon": 0}, {"lat": "true", "lon": 0},
+])
+def test_near_rejects_bad_parameters_with_422(client: TestClient, params: dict[str, object]) -> None:
+    response = client.get("/api/v1/deployments/near", params=params)
+    assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_near_lists_nearest_first(client: TestClient) -> None:
+    record = client.get("/api/v1/deployments/AQ-017").json()
+    items = client.get("/api/v1/deployments/near", params={"lat": record["lat"], "lon": record["lon"],
+                                                           "radius_m": 2000, "limit": 5}).json()["items"]
+    assert items[0]["code"] == "AQ-017" and items[0]["distance_m"] == 0
+    assert [i["distance_m"] for i in items] == sorted(i["distance_m"] for i in items)
+
+
+@pytest.mark.parametrize("params", [{"limit": 500}, {"limit": "many"}, {"status": "imaginary"},
+                                    {"text": "x" * 300}, {"district": "Old Town!"}])
+def test_list_rejects_bad_parameters(client: TestClient, params: dict[str, object]) -> None:
+    assert client.get("/api/v1/deployments", params=params).status_code == 422
+
+
+def test_invalid_cursor_is_422(client: TestClient) -> None:
+    response = client.get("/api/v1/deployments", params={"cursor": "not-a-cursor"})
+    assert response.status_code == 422 and response.json() == {"detail": "invalid cursor"}
+
+
+def test_geojson_is_a_valid_feature_collection(client: TestClient) -> None:
+    response = client.get("/api/v1/deployments.geojson")
+    assert response.headers["content-type"].startswith("application/geo+json")
+    collection = geojson.loads(response.text)
+    assert collection.is_valid and collection["type"] == "FeatureCollection"
+    for feature in collection["features"]:
+        lon, lat = feature["geometry"]["coordinates"]
+        props = feature["properties"]
+        assert {"code", "name", "technology", "district", "status"} <= set(props)
+        assert (props["lat"], props["lon"]) == (lat, lon)
+
+
+def test_csv_columns_are_the_geojson_properties(client: TestClient) -> None:
+    rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/deployments.csv").text)))
+    properties = client.get("/api/v1/deployments.geojson").json()["features"][0]["properties"]
+    assert rows and list(rows[0]) == list(properties)
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ok"}
+    assert client.get("/openapi.json").json()["paths"]["/api/v1/deployments/near"]
+
+
+def test_oversized_body_is_413(client: TestClient, settings: Settings) -> None:
+    response = client.post("/api/v1/deployments", content=b"x" * (settings.max_body_bytes + 1))
+    assert response.status_code == 413
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_real_uvicorn_socket_smoke(db: Database, settings: Settings) -> None:
+    with db.transaction() as s:
+        builders.deployment(s)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        assert httpx.get(f"{base}/api/v1/deployments/AQ-017").json()["code"] == "AQ-017"
+        assert httpx.get(f"{base}/api/v1/deployments/near", params={"lat": 999, "lon": 0}).status_code == 422
+    finally:
+        server.should_exit = True
+        thread.join(10)

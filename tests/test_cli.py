@@ -1,0 +1,75 @@
+"""The civicpulse command as other tools use it: a real process, its output formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_SECRET
+
+CLI = [sys.executable, "-m", "civicpulse_cli"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path, url: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CIVICPULSE_DATABASE_URL": url, "CIVICPULSE_SECRET_KEY": TEST_SECRET,
+           "PYTHONPATH": str(ROOT)}
+    env.pop("CIVICPULSE_ENVIRONMENT", None)
+    return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, input=stdin)
+
+
+def test_analyze_prints_one_json_object(tmp_path: Path, database_url: str) -> None:
+    result = run("analyze", "They film the whole street and nobody told us. Write to me@example.org",
+                 cwd=tmp_path, url=database_url)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip())
+    assert {"text", "language", "category", "polarity", "subjectivity", "label", "flags"} <= set(out)
+    assert "me@example.org" not in out["text"] and "email" in out["flags"]
+    assert out["language"] == "en" and isinstance(out["flags"], list)
+
+
+@pytest.mark.parametrize("text", ["", "x" * 4001])
+def test_analyze_refuses_empty_or_long_text_with_exit_2(tmp_path: Path, database_url: str, text: str) -> None:
+    result = run("analyze", text, cwd=tmp_path, url=database_url)
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.strip()
+
+
+def test_import_export_and_keys(tmp_path: Path, database_url: str) -> None:
+    assert run("db", "upgrade", cwd=tmp_path, url=database_url).returncode == 0
+    seeded = run("seed", "demo", cwd=tmp_path, url=database_url)
+    assert seeded.returncode == 0, seeded.stderr
+    again = run("seed", "demo", cwd=tmp_path, url=database_url)
+    assert "0 created" in again.stdout
+    exported = run("deployments", "export", "--format", "geojson", cwd=tmp_path, url=database_url)
+    collection = json.loads(exported.stdout)
+    assert collection["type"] == "FeatureCollection" and len(collection["features"]) >= 40
+    out_file = tmp_path / "register.csv"
+    assert run("deployments", "export", "--format", "csv", "--output", str(out_file), cwd=tmp_path,
+               url=database_url).returncode == 0
+    lines = out_file.read_text().splitlines()
+    lines.append(lines[1].replace(lines[1].split(",")[0], "AQ-999", 1).replace(",air_quality,", ",teleporter,"))
+    bad = tmp_path / "with-bad-row.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    report = run("deployments", "import", str(bad), cwd=tmp_path, url=database_url)
+    assert report.returncode == 1
+    assert f"line {len(lines)}: rejected AQ-999" in report.stdout
+    assert "unchanged, 1 rejected" in report.stdout
+    created = run("apikey", "create", "--role", "staff", "--name", "ops team", cwd=tmp_path, url=database_url)
+    key = created.stdout.strip().splitlines()[-1]
+    assert created.returncode == 0 and key.startswith("cp_") and " " not in key
+    listing = run("apikey", "list", cwd=tmp_path, url=database_url).stdout
+    assert "ops team" in listing and key not in listing
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path: Path, database_url: str) -> None:
+    env = {**os.environ, "CIVICPULSE_ENVIRONMENT": "production", "CIVICPULSE_DATABASE_URL": database_url,
+           "PYTHONPATH": str(ROOT)}
+    env.pop("CIVICPULSE_SECRET_KEY", None)
+    result = subprocess.run([*CLI, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "CIVICPULSE_SECRET_KEY" in result.stderr
