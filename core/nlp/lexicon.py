@@ -24,8 +24,14 @@ class LabelThresholds:
     # score <= negative_at -> negative; score >= positive_at -> positive; else neutral.
     negative_at: float = -0.30
     positive_at: float = 0.30
-    # Added to every score: residents write to the bot mostly to object.
-    bias: float = 0.0
+    # Added to a score unless the text asks for information or reports a fact (the lexicon's "neutral"
+    # markers: "where can I", "is there", "since", "quisiera saber"): residents write to the bot mostly to object,
+    # often without a single negative word ("who decided this?").
+    bias: float = -0.35
+    # With a neutral marker, the score is multiplied by this instead.
+    neutral_damping: float = 0.75
+    # A question counts as a neutral marker: a plain question is neutral, a worried one needs worried words.
+    question_is_neutral: bool = True
     # English only: TextBlob's polarity (-1..1) times this weight.
     textblob_weight: float = 1.0
     # Sum of lexicon hits times this weight.
@@ -35,6 +41,11 @@ class LabelThresholds:
     negation_window: int = 3
     negation_factor: float = -0.75
     negated_negative_factor: float = 0.5
+    # A negator with no lexicon hit after it ("nobody answered", "can't get past", "nunca acierta") is itself
+    # a mild sign of objection in concerns.
+    bare_negation: float = -0.3
+    # A reducer ("less", "fewer", "menos") before a hit multiplies its weight by this ("less pollution" is good news).
+    reducer_factor: float = -0.75
     # Each "!" (at most 3) strengthens the score by this share; a question strengthens a negative score.
     exclamation_boost: float = 0.10
     question_boost: float = 0.25
@@ -52,7 +63,9 @@ class Lexicon:
     """A language's concern lexicon as compiled from prompts/<lang>/lexicon.json."""
 
     terms: TermMatcher
+    neutral: TermMatcher
     negators: frozenset[str]
+    reducers: frozenset[str]
     intensifiers: dict[str, float]
     stopwords: frozenset[str]
 
@@ -69,7 +82,9 @@ def lexicon(language: str) -> Lexicon:
     data = load_json(language, "lexicon.json")
     return Lexicon(
         terms=TermMatcher.build({k: float(v) for k, v in data["terms"].items()}),
+        neutral=TermMatcher.build(data["neutral"]),
         negators=frozenset(fold(w) for w in data["negators"]),
+        reducers=frozenset(fold(w) for w in data["reducers"]),
         intensifiers={fold(k): float(v) for k, v in data["intensifiers"].items()},
         stopwords=frozenset(fold(w) for w in data["stopwords"]),
     )
@@ -128,21 +143,31 @@ def score_text(text: str, tokens: list[str], *, language: str, polarity: float |
     hits = lex.terms.hits(tokens)
     covered = {i for h in hits for i in range(h.start, h.end)}
     negations = [i for i, tok in enumerate(tokens) if tok in lex.negators and i not in covered]
+    used: set[int] = set()
     total = 0.0
     for hit in hits:
         weight = hit.weight
-        if hit.start and (boost := lex.intensifiers.get(tokens[hit.start - 1])) is not None:
+        before = tokens[hit.start - 1] if hit.start else ""
+        if (boost := lex.intensifiers.get(before)) is not None:
             weight *= boost
-        if any(hit.start - t.negation_window <= i < hit.start for i in negations):
+        elif before in lex.reducers:
+            weight *= t.reducer_factor
+        scope = [i for i in negations if hit.start - t.negation_window <= i < hit.start]
+        if scope:
+            used.update(scope)
             weight *= t.negation_factor if weight > 0 else t.negated_negative_factor
         total += weight
-    score = t.bias + t.lexicon_weight * total
+    total += t.bare_negation * (len(negations) - len(used))
+    score = t.lexicon_weight * total
     if polarity is not None and language == "en":
         score += t.textblob_weight * polarity
+    asks = "?" in text
+    neutral = (asks and t.question_is_neutral) or bool(lex.neutral.hits(tokens))
+    score = score * t.neutral_damping if neutral else score + t.bias
     emphasis = 1.0 + t.exclamation_boost * min(text.count("!"), 3)
     upper = len(_UPPER.findall(text))
     if upper >= 10 and upper > 2 * len(_LOWER.findall(text)):
         emphasis += t.caps_boost
-    if "?" in text and score < 0:
+    if asks and score < 0:
         emphasis += t.question_boost
     return score * emphasis

@@ -35,7 +35,10 @@ class TermMatcher:
         matcher = cls()
         for term, weight in weighted.items():
             if term.endswith("*"):
-                stem = "".join(words(term[:-1]))
+                stem_words = words(term[:-1])
+                if len(stem_words) > 1:
+                    raise ValueError(f"a stem must be one word: {term!r}")
+                stem = "".join(stem_words)
                 if stem:
                     matcher.prefixes[stem] = (term, float(weight))
                 continue
