@@ -55,3 +55,9 @@ def test_development_secret_is_generated_once(tmp_path: Path) -> None:
 def test_webhook_needs_a_secret() -> None:
     with pytest.raises(ValidationError, match="WEBHOOK_SECRET"):
         Settings(_env_file=None, webhook_url="https://bot.example/telegram/webhook")  # type: ignore[call-arg]
+
+
+def test_env_example_documents_every_setting() -> None:
+    documented = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    for name in Settings.model_fields:
+        assert f"CIVICPULSE_{name.upper()}=" in documented, name
