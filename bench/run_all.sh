@@ -2,7 +2,7 @@
 # Run the three benchmarks on a temporary SQLite file and on a fresh PostgreSQL database (cp_bench_<pid>,
 # dropped at the end), printing to stdout and to bench/results/run-<time>.txt (also copied to latest.txt).
 #
-#   bash bench/run_all.sh            # full sizes (about 5 minutes on 2 cores)
+#   bash bench/run_all.sh            # full sizes (about 3 minutes on 2 cores)
 #   bash bench/run_all.sh --quick    # smoke run (under a minute); any argument is passed to every script
 #
 # Environment:
