@@ -57,7 +57,7 @@ def _check_rate(session: Session, resident: Resident, policy: IntakePolicy, now:
 def _district_for(session: Session, lat: float | None, lon: float | None, deployment: Deployment | None
                   ) -> int | None:
     if lat is not None and lon is not None:
-        index = DistrictIndex(session.execute(select(District.id, District.geometry)).tuples().all())
+        index = DistrictIndex(session.execute(select(District.id, District.geometry)).all())
         found = index.locate(lat, lon)
         if found is not None:
             return found

@@ -337,7 +337,7 @@ def to_record(deployment: Deployment, district_slug: str | None) -> dict[str, An
 
 
 def slugs_by_id(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(District.id, District.slug)).tuples().all())
+    return dict(session.execute(select(District.id, District.slug)).all())
 
 
 @dataclass(frozen=True)
@@ -441,7 +441,7 @@ def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: 
     if not 1 <= limit <= MAX_NEARBY_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_NEARBY_LIMIT}")
     box = bounding_box(lat, lon, radius_m)
-    candidates = session.execute(_candidates(session, box)).tuples().all()
+    candidates = session.execute(_candidates(session, box)).all()
     hits = sorted(
         (d, i) for i, la, lo in candidates if (d := haversine_m(lat, lon, la, lo)) <= radius_m
     )[:limit]
