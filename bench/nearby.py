@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 from sqlalchemy import text
 
-from core.deployments import _candidates, nearby
+from core.deployments import _candidate_sql, nearby
 from core.geo import EARTH_RADIUS_M, bounding_box, haversine_m
 from core.vocab import vocabularies
 
@@ -144,12 +144,13 @@ def main() -> None:
                 nearby_ms.append((time.perf_counter() - t0) * 1000)
                 hits += len(found)
 
-            # The same candidate SELECT through SQLAlchemy (core's _candidates), without the rest of nearby().
+            # core's candidate SELECT through SQLAlchemy's connection (exec_driver_sql), without the rest of nearby().
             orm_ms = []
             for lat, lon in queries:
                 box = bounding_box(lat, lon, RADIUS_M)
                 t0 = time.perf_counter()
-                s.execute(_candidates(s, box)).all()
+                sql_, params_ = _candidate_sql(s.get_bind().dialect.name, box)
+                s.connection().exec_driver_sql(sql_, params_).fetchall()
                 orm_ms.append((time.perf_counter() - t0) * 1000)
 
             # Bare SQL: the raw DBAPI cursor of the same connection, same transaction.

@@ -10,11 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from shapely.geometry import shape
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.errors import Invalid, NotFound
-from core.geo import DistrictIndex, bounding_box, haversine_m, valid_point
+from core.geo import Box, DistrictIndex, bounding_box, haversine_m, valid_point
 from core.models import Deployment, DeploymentStatus, District, utcnow
 from core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from core.vocab import vocabularies
@@ -441,7 +441,8 @@ def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: 
     if not 1 <= limit <= MAX_NEARBY_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_NEARBY_LIMIT}")
     box = bounding_box(lat, lon, radius_m)
-    candidates = session.execute(_candidates(session, box)).all()
+    sql, params = _candidate_sql(session.get_bind().dialect.name, box)
+    candidates = session.connection().exec_driver_sql(sql, params).fetchall()
     hits = sorted(
         (d, i) for i, la, lo in candidates if (d := haversine_m(lat, lon, la, lo)) <= radius_m
     )[:limit]
@@ -452,22 +453,19 @@ def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: 
     return [Nearby(by_id[i], d) for d, i in hits]
 
 
-def _candidates(session: Session, box: Any) -> Any:
-    """Select (id, lat, lon) inside the box: the SQLite R*Tree, or the lat/lon B-tree elsewhere."""
-    lon_parts: list[Any] = []
-    if session.get_bind().dialect.name == "sqlite":
-        for n, (west, east) in enumerate(box.lon_ranges):
-            # Distinct bind names per range: two ranges exist across the antimeridian.
-            lon_parts.append(text(f"max_lon >= :w{n} AND min_lon <= :e{n}").bindparams(**{f"w{n}": west,
-                                                                                       f"e{n}": east}))
-        rtree_ids = (
-            select(text("id")).select_from(text("deployment_rtree"))
-            .where(text("max_lat >= :s AND min_lat <= :n").bindparams(s=box.min_lat, n=box.max_lat))
-            .where(or_(*lon_parts))
-        )
-        return select(Deployment.id, Deployment.lat, Deployment.lon).where(Deployment.id.in_(rtree_ids))
-    for west, east in box.lon_ranges:
-        lon_parts.append(and_(Deployment.lon >= west, Deployment.lon <= east))
-    return select(Deployment.id, Deployment.lat, Deployment.lon).where(
-        Deployment.lat >= box.min_lat, Deployment.lat <= box.max_lat, or_(*lon_parts)
-    )
+def _candidate_sql(dialect: str, box: Box) -> tuple[str, dict[str, float]]:
+    """SQL for (id, lat, lon) inside the box: the SQLite R*Tree, or the lat/lon B-tree elsewhere.
+
+    Driver-level SQL on the hot path of every location a resident shares; the coordinates come from the
+    deployment row (exact), never from the R*Tree (32-bit floats).
+    """
+    params: dict[str, float] = {"s": box.min_lat, "n": box.max_lat}
+    for i, (west, east) in enumerate(box.lon_ranges):
+        params[f"w{i}"], params[f"e{i}"] = west, east
+    ranges = range(len(box.lon_ranges))
+    if dialect == "sqlite":
+        lon = " OR ".join(f"(r.max_lon >= :w{i} AND r.min_lon <= :e{i})" for i in ranges)
+        return ("SELECT d.id, d.lat, d.lon FROM deployment_rtree AS r JOIN deployment AS d ON d.id = r.id "
+                f"WHERE r.max_lat >= :s AND r.min_lat <= :n AND ({lon})"), params
+    lon = " OR ".join(f"(lon >= %(w{i})s AND lon <= %(e{i})s)" for i in ranges)
+    return f"SELECT id, lat, lon FROM deployment WHERE lat >= %(s)s AND lat <= %(n)s AND ({lon})", params
