@@ -47,8 +47,9 @@ test-postgres: $(STAMP)
 		echo "PostgreSQL pass SKIPPED: no server at $$url (set CIVICPULSE_TEST_DATABASE_URL)"; \
 	fi
 
+# BENCH_ARGS=--quick for a smoke run; BENCH_PG=off for SQLite only (see bench/README.md).
 bench: $(STAMP)
-	bench/run_all.sh
+	PYTHON=$(BIN)/python bash bench/run_all.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache dist build *.egg-info
