@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, case, func, select
@@ -115,8 +115,6 @@ def aggregate(session: Session, *, group_by: tuple[str, ...], start: date | None
 
 def whole_weeks(start: date | None, end: date | None) -> tuple[date | None, date | None]:
     """Widen a period to whole ISO weeks (Monday to Sunday)."""
-    from datetime import timedelta
-
     if start is not None:
         start = start - timedelta(days=start.weekday())
     if end is not None:
