@@ -81,28 +81,7 @@ def rows(n: int, rng: random.Random, is_sqlite: bool):  # type: ignore[no-untype
 
 def bulk_insert(target: c.Target, n: int, rng: random.Random) -> float:
     t0 = time.perf_counter()
-    raw = target.db.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if target.is_sqlite:
-            cur.execute("BEGIN IMMEDIATE")
-            sql = f"INSERT INTO concern ({COLUMNS}) VALUES ({', '.join('?' * 18)})"
-            for chunk in rows(n, rng, True):
-                cur.executemany(sql, chunk)
-            cur.execute("COMMIT")
-        else:
-            with cur.copy(f"COPY concern ({COLUMNS}) FROM STDIN") as copy:
-                for chunk in rows(n, rng, False):
-                    for row in chunk:
-                        copy.write_row(row)
-            raw.commit()
-        cur.close()
-    finally:
-        raw.close()
-    if not target.is_sqlite:
-        # What autovacuum does after a large load in production: statistics and the visibility map.
-        with target.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE concern")
+    c.bulk_load(target, "concern", COLUMNS, rows(n, rng, target.is_sqlite))
     return time.perf_counter() - t0
 
 

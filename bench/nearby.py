@@ -69,23 +69,7 @@ def bulk_insert(target: c.Target, points: list[tuple[float, float]], rng: random
     columns = ("code, name, description, technology, purposes, retention_days, status, lat, lon, mobile, "
                "created_at, updated_at")
     t0 = time.perf_counter()
-    raw = target.db.engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        if target.is_sqlite:
-            cur.execute("BEGIN IMMEDIATE")
-            cur.executemany(f"INSERT INTO deployment ({columns}) VALUES ({', '.join('?' * 12)})", rows)
-            cur.execute("COMMIT")
-        else:
-            with cur.copy(f"COPY deployment ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            raw.commit()
-            cur.execute("ANALYZE deployment")  # autovacuum would do this shortly after a bulk load in production
-            raw.commit()
-        cur.close()
-    finally:
-        raw.close()
+    c.bulk_load(target, "deployment", columns, [rows])
     return time.perf_counter() - t0
 
 
