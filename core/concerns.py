@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import nlp
+from core.deployments import locate_district
 from core.errors import Invalid, RateLimited
-from core.geo import DistrictIndex, valid_point
-from core.models import Category, Concern, ConcernKind, ConcernStatus, Deployment, District, Resident, utcnow
+from core.geo import valid_point
+from core.models import Category, Concern, ConcernKind, ConcernStatus, Deployment, Resident, utcnow
 from core.timeutil import iso_week_of, local_date
 
 # Crockford's base32 without I, L, O, U: readable aloud, no look-alikes.
@@ -62,8 +63,7 @@ def _check_rate(session: Session, resident: Resident, policy: IntakePolicy, now:
 def _district_for(session: Session, lat: float | None, lon: float | None, deployment: Deployment | None
                   ) -> int | None:
     if lat is not None and lon is not None:
-        index = DistrictIndex(session.execute(select(District.id, District.geometry)).all())
-        found = index.locate(lat, lon)
+        found = locate_district(session, lat=lat, lon=lon)
         if found is not None:
             return found
     return deployment.district_id if deployment is not None else None

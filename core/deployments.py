@@ -216,6 +216,28 @@ class DistrictLookup:
         return self.index.locate(record.lat, record.lon)
 
 
+# Polygons prepared once per process and database; keyed by a fingerprint of the district rows so an
+# added or removed district is seen at once. seed_districts (the one writer of polygons) calls
+# forget_district_index; another process that rewrites a polygon in place is seen after a restart.
+_DISTRICT_INDEXES: dict[str, tuple[tuple[int, int | None], DistrictIndex]] = {}
+_DISTRICT_FINGERPRINT = text("SELECT count(id), max(id) FROM district")
+
+
+def forget_district_index() -> None:
+    _DISTRICT_INDEXES.clear()
+
+
+def locate_district(session: Session, *, lat: float, lon: float) -> int | None:
+    """Return the id of the district whose polygon covers the point, or None."""
+    count, last = session.connection().execute(_DISTRICT_FINGERPRINT).one()
+    key = str(session.get_bind().engine.url)
+    cached = _DISTRICT_INDEXES.get(key)
+    if cached is None or cached[0] != (count, last):
+        index = DistrictIndex(session.execute(select(District.id, District.geometry)).all())
+        cached = _DISTRICT_INDEXES[key] = ((count, last), index)
+    return cached[1].locate(lat, lon)
+
+
 def _columns(record: DeploymentRecord, district_id: int | None) -> dict[str, Any]:
     values = record.model_dump(exclude={"district"})
     values["status"] = record.status.value
