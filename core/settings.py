@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -124,12 +126,20 @@ class Settings(BaseSettings):
 
 def development_secret(path: Path = SECRET_FILE) -> str:
     """Return the development secret kept under var/, generating it on first use."""
-    if path.exists():
-        return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(value + "\n")
+    try:
+        # O_EXCL: when two processes start together on a fresh var/, exactly one writes the secret.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            existing = path.read_text().strip()
+            if existing:
+                return existing
+            time.sleep(0.01)  # the other process is between creating and writing the file
+        raise ConfigurationError(f"{path} exists but is empty; delete it or set CIVICPULSE_SECRET_KEY") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
     return value
 
 

@@ -61,3 +61,22 @@ def test_env_example_documents_every_setting() -> None:
     documented = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
     for name in Settings.model_fields:
         assert f"CIVICPULSE_{name.upper()}=" in documented, name
+
+
+def test_processes_starting_together_share_one_development_secret(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "var" / "secret_key"
+    results: list[str] = []
+    start = threading.Barrier(8)
+
+    def read() -> None:
+        start.wait()
+        results.append(development_secret(path))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 8 and len(set(results)) == 1 == len(set([path.read_text().strip(), *results]))
