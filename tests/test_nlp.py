@@ -330,3 +330,22 @@ def test_labelled_set_is_well_formed() -> None:
         assert row["text"].strip()
     expected = {(lang, split) for lang in ("en", "es") for split in ("tune", "holdout")}
     assert {(r["language"], r["split"]) for r in rows} == expected
+
+
+def test_shared_tokenisation_gives_textblobs_own_figures_and_tags() -> None:
+    import csv
+    from pathlib import Path
+
+    from textblob import TextBlob
+    from textblob.en.taggers import PatternTagger
+
+    from core.nlp.sentiment import TextBlobAnalyzer, pos_tags
+
+    path = Path(__file__).parent / "data" / "labelled_concerns.csv"
+    texts = [row["text"] for row in csv.DictReader(path.open(encoding="utf-8"))]
+    texts += ["a/b test, don't stop!! Mr. Smith's cameras... e.g. 5th St.", "I   said\nno. Really not good"]
+    tagger = PatternTagger()
+    for text in texts:
+        blob = TextBlob(text).sentiment
+        assert TextBlobAnalyzer().score(text) == (blob.polarity, blob.subjectivity), text
+        assert pos_tags(text) == tagger.tag(text), text

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import Protocol
 
-from textblob import TextBlob
-from textblob.en.taggers import PatternTagger
+from textblob.en import parser
+from textblob.en import sentiment as pattern_sentiment
 
 
 class SentimentAnalyzer(Protocol):
@@ -22,15 +22,24 @@ class TextBlobAnalyzer:
 
     def score(self, text: str) -> tuple[float, float]:
         """Return TextBlob's (polarity, subjectivity) for English text."""
-        sentiment = TextBlob(text).sentiment
-        return float(sentiment.polarity), float(sentiment.subjectivity)
-
-
-@cache
-def _tagger() -> PatternTagger:
-    return PatternTagger()
+        polarity, subjectivity, _ = _read(text)
+        return polarity, subjectivity
 
 
 def pos_tags(text: str) -> list[tuple[str, str]]:
     """Tag English text with Penn Treebank tags using the Pattern tagger (no NLTK data needed)."""
-    return [(word, tag) for word, tag in _tagger().tag(text)]
+    return list(_read(text)[2])
+
+
+@lru_cache(maxsize=256)
+def _read(text: str) -> tuple[float, float, tuple[tuple[str, str], ...]]:
+    """Tokenise once, then score and tag: what TextBlob(text).sentiment and PatternTagger().tag(text) return.
+
+    TextBlob's own calls tokenise the same text twice and build a namedtuple class per call; intake scores
+    and tags every English concern, so it shares one tokenisation (tests check the figures are identical).
+    """
+    sentences = parser.find_tokens(text)
+    lowered = [word.lower() for word in " ".join(sentences).split()]
+    score = pattern_sentiment(lowered)
+    tags = tuple((token[0], token[1]) for sentence in sentences for token in parser.find_tags(sentence.split(" ")))
+    return float(score[0]), float(score[1]), tags
