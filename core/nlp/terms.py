@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from core.nlp.text import words
 
 Entries = Mapping[str, float] | Iterable[str]
+MEMO_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class TermMatcher:
     phrase_starts: set[str] = field(default_factory=set)
     longest: int = 1
     prefix_lengths: tuple[int, ...] = ()
+    # Single-word lookups (exact, then the longest stem) remembered per token: residents' words repeat a lot.
+    _memo: dict[str, list[tuple[str, str, float]] | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, entries: Entries) -> TermMatcher:
@@ -66,11 +69,22 @@ class TermMatcher:
             self.phrase_starts.add(key[0])
             self.longest = max(self.longest, len(key))
 
+    def _word(self, token: str) -> list[tuple[str, str, float]] | None:
+        entries = self.exact.get((token,))
+        if entries is None:
+            for length in self.prefix_lengths:
+                if len(token) >= length and (entries := self.prefixes.get(token[:length])) is not None:
+                    break
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[token] = entries
+        return entries
+
     def hits(self, tokens: list[str]) -> list[Hit]:
         """Return the entries found in tokens; at each position the longest phrase wins and its words are used up."""
         found: list[Hit] = []
         i, n = 0, len(tokens)
-        exact, prefixes = self.exact, self.prefixes
+        exact, memo = self.exact, self._memo
         while i < n:
             token = tokens[i]
             size = 1
@@ -83,11 +97,7 @@ class TermMatcher:
                 else:
                     size = 1
             if entries is None:
-                entries = exact.get((token,))
-            if entries is None:
-                for length in self.prefix_lengths:
-                    if len(token) >= length and (entries := prefixes.get(token[:length])) is not None:
-                        break
+                entries = memo[token] if token in memo else self._word(token)
             if entries is not None:
                 found.extend(Hit(i, i + size, term, weight, group) for group, term, weight in entries)
             i += size
