@@ -125,3 +125,14 @@ def test_location_places_the_concern_in_its_district(db: Database) -> None:
         target = districts[0]
         c = builders.concern(s, "Too many cameras here", lat=target.center_lat, lon=target.center_lon)
         assert c.district_id == target.id
+
+
+def test_a_drawn_reference_that_is_taken_is_drawn_again(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    draws = iter(["C-AAAAA", "C-AAAAA", "C-AAAAA", "C-BBBBB"])
+    monkeypatch.setattr(concerns, "new_reference", lambda: next(draws))
+    with db.transaction() as s:
+        first = builders.concern(s, "The radar sign on Oak Road is wrong")
+    with db.transaction() as s:
+        second = builders.concern(s, "The radar sign on Oak Road is still wrong", idempotency_key="k-2")
+    assert (first.reference, second.reference) == ("C-AAAAA", "C-BBBBB")
+    assert _count(db) == 2
