@@ -73,19 +73,9 @@ def bulk_insert(target: c.Target, points: list[tuple[float, float]], rng: random
     return time.perf_counter() - t0
 
 
-def bare_sql(is_sqlite: bool, box: object) -> tuple[str, list[float]]:
-    """The candidate SELECT nearby() sends, as plain SQL with positional parameters."""
-    lon_sql, params = [], []
-    ph = "?" if is_sqlite else "%s"
-    for west, east in box.lon_ranges:  # type: ignore[attr-defined]
-        lon_sql.append(f"(max_lon >= {ph} AND min_lon <= {ph})" if is_sqlite else f"(lon >= {ph} AND lon <= {ph})")
-        params += [west, east]
-    if is_sqlite:
-        sql = (f"SELECT id, lat, lon FROM deployment WHERE id IN (SELECT id FROM deployment_rtree "
-               f"WHERE max_lat >= ? AND min_lat <= ? AND ({' OR '.join(lon_sql)}))")
-    else:
-        sql = f"SELECT id, lat, lon FROM deployment WHERE lat >= %s AND lat <= %s AND ({' OR '.join(lon_sql)})"
-    return sql, [box.min_lat, box.max_lat, *params]  # type: ignore[attr-defined]
+def bare_sql(is_sqlite: bool, box: object) -> tuple[str, dict[str, float]]:
+    """The candidate SELECT nearby() sends, the same text and parameters, for the raw DBAPI cursor."""
+    return _candidate_sql("sqlite" if is_sqlite else "postgresql", box)  # type: ignore[arg-type]
 
 
 def brute_force(points: list[tuple[int, float, float]], lat: float, lon: float) -> list[tuple[float, int]]:

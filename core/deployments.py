@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -464,30 +465,53 @@ def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: 
         raise Invalid(f"limit must be between 1 and {MAX_NEARBY_LIMIT}")
     box = bounding_box(lat, lon, radius_m)
     sql, params = _candidate_sql(session.get_bind().dialect.name, box)
-    candidates = session.connection().exec_driver_sql(sql, params).fetchall()
-    hits = sorted(
-        (d, i) for i, la, lo in candidates if (d := haversine_m(lat, lon, la, lo)) <= radius_m
-    )[:limit]
-    if not hits:
+    rows = session.connection().exec_driver_sql(sql, params).fetchall()
+    if session.get_bind().dialect.name == "sqlite":
+        ids = _shortlist(rows, lat, lon, radius_m, limit)
+    else:
+        ids = [i for i, la, lo in rows if haversine_m(lat, lon, la, lo) <= radius_m]
+    if not ids:
         return []
-    ids = [i for _, i in hits]
-    by_id = {d.id: d for d in session.scalars(select(Deployment).where(Deployment.id.in_(ids)))}
-    return [Nearby(by_id[i], d) for d, i in hits]
+    found = session.scalars(select(Deployment).where(Deployment.id.in_(ids))).all()
+    hits = sorted((d, x.id, x) for x in found if (d := haversine_m(lat, lon, x.lat, x.lon)) <= radius_m)
+    return [Nearby(x, d) for d, _, x in hits[:limit]]
+
+
+# SQLite's R*Tree keeps 32-bit floats, rounded outwards: a stored box is within ~1.7 m of the true point on each
+# axis. Distances from box centres are therefore within this margin of the exact ones.
+RTREE_MARGIN_M = 5.0
+
+
+def _shortlist(rows: Sequence[Any], lat: float, lon: float, radius_m: float, limit: int) -> list[int]:
+    """Pick, from R*Tree boxes, every id that can be among the `limit` nearest within radius_m.
+
+    Approximate distances (box centres) rank the candidates; anything farther than the limit-th approximate
+    distance plus twice the margin cannot make the exact top `limit`, so only the rest is loaded and measured
+    exactly on the stored coordinates.
+    """
+    approx = sorted(
+        (d, i) for i, s, n, w, e in rows
+        if (d := haversine_m(lat, lon, (s + n) / 2, (w + e) / 2)) <= radius_m + RTREE_MARGIN_M
+    )
+    if len(approx) > limit:
+        cutoff = approx[limit - 1][0] + 2 * RTREE_MARGIN_M
+        approx = [a for a in approx if a[0] <= cutoff]
+    return [i for _, i in approx]
 
 
 def _candidate_sql(dialect: str, box: Box) -> tuple[str, dict[str, float]]:
-    """SQL for (id, lat, lon) inside the box: the SQLite R*Tree, or the lat/lon B-tree elsewhere.
+    """SQL for the candidates inside the box: R*Tree boxes on SQLite, (id, lat, lon) from the B-tree elsewhere.
 
-    Driver-level SQL on the hot path of every location a resident shares; the coordinates come from the
-    deployment row (exact), never from the R*Tree (32-bit floats).
+    Driver-level SQL on the hot path of every location a resident shares. Final distances always come from the
+    deployment rows' stored coordinates, never from the R*Tree's 32-bit floats.
     """
     params: dict[str, float] = {"s": box.min_lat, "n": box.max_lat}
     for i, (west, east) in enumerate(box.lon_ranges):
         params[f"w{i}"], params[f"e{i}"] = west, east
     ranges = range(len(box.lon_ranges))
     if dialect == "sqlite":
-        lon = " OR ".join(f"(r.max_lon >= :w{i} AND r.min_lon <= :e{i})" for i in ranges)
-        return ("SELECT d.id, d.lat, d.lon FROM deployment_rtree AS r JOIN deployment AS d ON d.id = r.id "
-                f"WHERE r.max_lat >= :s AND r.min_lat <= :n AND ({lon})"), params
+        lon = " OR ".join(f"(max_lon >= :w{i} AND min_lon <= :e{i})" for i in ranges)
+        return ("SELECT id, min_lat, max_lat, min_lon, max_lon FROM deployment_rtree "
+                f"WHERE max_lat >= :s AND min_lat <= :n AND ({lon})"), params
     lon = " OR ".join(f"(lon >= %(w{i})s AND lon <= %(e{i})s)" for i in ranges)
     return f"SELECT id, lat, lon FROM deployment WHERE lat >= %(s)s AND lat <= %(n)s AND ({lon})", params
