@@ -469,7 +469,9 @@ def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: 
     if session.get_bind().dialect.name == "sqlite":
         ids = _shortlist(rows, lat, lon, radius_m, limit)
     else:
-        ids = [i for i, la, lo in rows if haversine_m(lat, lon, la, lo) <= radius_m]
+        # The B-tree rows carry the exact coordinates: rank them here and load only the nearest.
+        ranked = sorted((d, i) for i, la, lo in rows if (d := haversine_m(lat, lon, la, lo)) <= radius_m)
+        ids = [i for _, i in ranked[:limit]]
     if not ids:
         return []
     found = session.scalars(select(Deployment).where(Deployment.id.in_(ids))).all()
