@@ -79,4 +79,4 @@ def test_processes_starting_together_share_one_development_secret(tmp_path: Path
         t.start()
     for t in threads:
         t.join(10)
-    assert len(results) == 8 and len(set(results)) == 1 == len(set([path.read_text().strip(), *results]))
+    assert len(results) == 8 and len(set(results)) == 1 == len({path.read_text().strip(), *results})
