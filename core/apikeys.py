@@ -35,19 +35,28 @@ def create(session: Session, *, role: Role, principal: str) -> tuple[ApiKey, str
     return key, token
 
 
-def authenticate(session: Session, *, token: str, now: datetime | None = None) -> ApiKey | None:
-    """Return the live key for a presented token, noting its use at most once a minute."""
+def authenticate(session: Session, *, token: str) -> ApiKey | None:
+    """Return the live (unrevoked) key for a presented token, or None; reads only."""
     if not token.startswith(KEY_PREFIX) or len(token) > 100:
         return None
     prefix = token[len(KEY_PREFIX):len(KEY_PREFIX) + PREFIX_LENGTH]
     digest = _hash(token)
-    now = now or utcnow()
     for key in session.scalars(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))):
         if hmac.compare_digest(key.key_hash, digest):
-            if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-                key.last_used_at = now
             return key
     return None
+
+
+def use_is_due(key: ApiKey, now: datetime) -> bool:
+    """Whether last_used_at is stale enough to be written (at most once a minute per key)."""
+    return key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
+
+
+def note_use(session: Session, *, key_id: int, now: datetime) -> None:
+    """Record that a key was used now (callers check use_is_due first)."""
+    key = session.get(ApiKey, key_id)
+    if key is not None:
+        key.last_used_at = now
 
 
 def list_keys(session: Session) -> list[ApiKey]:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.errors import Invalid, InvalidTransition
-from core.models import Concern, ConcernEvent, ConcernStatus, Outbox, Resident, StaffReply, utcnow
+from core.errors import Invalid, InvalidTransition, NotFound
+from core.models import (
+    Category,
+    Concern,
+    ConcernEvent,
+    ConcernStatus,
+    Deployment,
+    District,
+    Label,
+    Outbox,
+    Resident,
+    StaffReply,
+    utcnow,
+)
+from core.pagination import Page, check_limit, decode_cursor, encode_cursor
 
 MAX_REPLY_CHARS = 3500
 
@@ -57,3 +72,120 @@ def reply(session: Session, *, concern: Concern, text: str, author: str, languag
     concern.updated_at = now
     session.flush()
     return staff_reply
+
+
+def get_by_reference(session: Session, *, reference: str) -> Concern:
+    """Return the concern with this public reference (any case), or raise NotFound."""
+    canonical = reference.strip().upper()
+    found = session.scalar(select(Concern).where(Concern.reference == canonical)) if canonical else None
+    if found is None:
+        raise NotFound(f"no concern with reference {reference.strip()[:20]!r}")
+    return found
+
+
+def correct_category(session: Session, *, concern: Concern, category: Category, actor: str,
+                     now: datetime | None = None) -> ConcernEvent:
+    """Set the category staff judge right; the suggester's choice stays in suggested_category."""
+    if category.value == concern.category:
+        raise InvalidTransition(f"the category is already {category.value}")
+    now = now or utcnow()
+    event = ConcernEvent(concern_id=concern.id, kind="category", from_value=concern.category,
+                         to_value=category.value, actor=actor, created_at=now)
+    session.add(event)
+    concern.category = category.value
+    concern.updated_at = now
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ConcernFilters:
+    deployment: str | None = None
+    category: Category | None = None
+    district: str | None = None
+    status: ConcernStatus | None = None
+    label: Label | None = None
+    polarity_min: float | None = None
+    polarity_max: float | None = None
+    language: str | None = None
+    start: date | None = None
+    end: date | None = None
+    has_reply: bool | None = None
+    text: str | None = None
+    oldest_first: bool = False
+
+
+def list_for_staff(session: Session, *, filters: ConcernFilters, limit: int = 50, cursor: str | None = None
+                   ) -> Page[Concern]:
+    """List concerns matching the filters, newest (or oldest) first, a page at a time."""
+    check_limit(limit)
+    f = filters
+    if f.start and f.end and f.end < f.start:
+        raise Invalid("'to' is before 'from'")
+    if f.polarity_min is not None and f.polarity_max is not None and f.polarity_max < f.polarity_min:
+        raise Invalid("polarity_max is below polarity_min")
+    query = select(Concern)
+    if f.deployment:
+        query = query.join(Deployment, Concern.deployment_id == Deployment.id).where(Deployment.code == f.deployment)
+    if f.district:
+        query = query.join(District, Concern.district_id == District.id).where(District.slug == f.district)
+    for column, value in ((Concern.category, f.category), (Concern.status, f.status), (Concern.label, f.label),
+                          (Concern.language, f.language)):
+        if value is not None:
+            query = query.where(column == value)
+    if f.start is not None:
+        query = query.where(Concern.created_on >= f.start)
+    if f.end is not None:
+        query = query.where(Concern.created_on <= f.end)
+    if f.polarity_min is not None:
+        query = query.where(Concern.polarity >= f.polarity_min)
+    if f.polarity_max is not None:
+        query = query.where(Concern.polarity <= f.polarity_max)
+    if f.has_reply is not None:
+        query = query.where(Concern.first_reply_at.is_not(None) if f.has_reply else Concern.first_reply_at.is_(None))
+    if f.text:
+        query = query.where(func.lower(Concern.text).contains(f.text.lower(), autoescape=True))
+    if cursor:
+        at, last_id = decode_cursor(cursor, 2)
+        try:
+            moment = datetime.fromisoformat(str(at))
+        except ValueError as exc:
+            raise Invalid("invalid cursor") from exc
+        if not isinstance(last_id, int) or moment.tzinfo is None:
+            raise Invalid("invalid cursor")
+        if f.oldest_first:
+            query = query.where(or_(Concern.created_at > moment,
+                                    and_(Concern.created_at == moment, Concern.id > last_id)))
+        else:
+            query = query.where(or_(Concern.created_at < moment,
+                                    and_(Concern.created_at == moment, Concern.id < last_id)))
+    order = (Concern.created_at.asc(), Concern.id.asc()) if f.oldest_first else (Concern.created_at.desc(),
+                                                                                   Concern.id.desc())
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
+    return Page(rows, next_cursor)
+
+
+@dataclass(frozen=True)
+class ConcernDetail:
+    concern: Concern
+    deployment_code: str | None
+    district_slug: str | None
+    history: list[ConcernEvent]
+    replies: list[tuple[StaffReply, str | None]]  # (reply, delivery status of its outbox row)
+
+
+def detail(session: Session, *, concern: Concern) -> ConcernDetail:
+    """Return a concern with its history and its replies' delivery status."""
+    code = (session.scalar(select(Deployment.code).where(Deployment.id == concern.deployment_id))
+            if concern.deployment_id else None)
+    slug = (session.scalar(select(District.slug).where(District.id == concern.district_id))
+            if concern.district_id else None)
+    history = list(session.scalars(select(ConcernEvent).where(ConcernEvent.concern_id == concern.id)
+                                   .order_by(ConcernEvent.id)))
+    replies: list[tuple[StaffReply, str | None]] = [(r, s) for r, s in session.execute(
+        select(StaffReply, Outbox.status).outerjoin(Outbox, StaffReply.outbox_id == Outbox.id)
+        .where(StaffReply.concern_id == concern.id).order_by(StaffReply.id)).all()]
+    return ConcernDetail(concern, code, slug, history, replies)

@@ -1,0 +1,135 @@
+"""Concerns for staff: list, detail, status, category, replies. Organizers and the public never read them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.auth import Staff
+from api.deps import ReadSession, WriteSession
+from api.schemas_staff import CategoryIn, ConcernDetailOut, ConcernPage, ReplyIn, ReplyOut, StatusIn
+from core import audit, triage
+from core.deployments import normalize_code
+from core.models import Category, Concern, ConcernStatus, Deployment, District, Label
+from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+router = APIRouter(prefix="/api/v1", tags=["concerns"])
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no concern with this reference"}}
+
+
+def _names(session: Session, concerns: list[Concern]) -> tuple[dict[int, str], dict[int, str]]:
+    deployment_ids = {c.deployment_id for c in concerns if c.deployment_id}
+    district_ids = {c.district_id for c in concerns if c.district_id}
+    codes: dict[int, str] = {}
+    slugs: dict[int, str] = {}
+    if deployment_ids:
+        codes = dict(session.execute(select(Deployment.id, Deployment.code)
+                                     .where(Deployment.id.in_(deployment_ids))).all())
+    if district_ids:
+        slugs = dict(session.execute(select(District.id, District.slug)
+                                     .where(District.id.in_(district_ids))).all())
+    return codes, slugs
+
+
+def _out(concern: Concern, code: str | None, slug: str | None) -> dict[str, Any]:
+    return {
+        "reference": concern.reference, "kind": concern.kind, "category": concern.category,
+        "suggested_category": concern.suggested_category, "text": concern.text, "language": concern.language,
+        "feeling": concern.feeling,
+        "polarity": None if concern.polarity is None else round(concern.polarity, 4),
+        "subjectivity": None if concern.subjectivity is None else round(concern.subjectivity, 4),
+        "label": concern.label, "key_phrases": concern.key_phrases, "flags": concern.flags,
+        "status": concern.status, "deployment": code, "district": slug, "created_at": concern.created_at,
+        "updated_at": concern.updated_at, "closed_at": concern.closed_at, "first_reply_at": concern.first_reply_at,
+        "satisfied": concern.satisfied,
+    }
+
+
+def _detail(session: Session, concern: Concern) -> dict[str, Any]:
+    found = triage.detail(session, concern=concern)
+    return {
+        **_out(concern, found.deployment_code, found.district_slug),
+        "history": [{"kind": e.kind, "from_value": e.from_value, "to_value": e.to_value, "reason": e.reason,
+                     "actor": e.actor, "created_at": e.created_at} for e in found.history],
+        "replies": [{"id": r.id, "text": r.text, "language": r.language, "author": r.author,
+                     "created_at": r.created_at, "delivery": delivery or "not_deliverable"}
+                    for r, delivery in found.replies],
+    }
+
+
+Code = Annotated[str | None, Query(min_length=1, max_length=32, pattern=r"^[A-Za-z]{2,4}-?\d{1,4}$")]
+Slug = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
+Polarity = Annotated[float | None, Query(ge=-1, le=1, allow_inf_nan=False)]
+
+
+@router.get("/concerns", response_model=ConcernPage, summary="List concerns (staff)")
+def list_concerns(
+    session: ReadSession,
+    _who: Staff,
+    deployment: Code = None,
+    category: Category | None = None,
+    district: Slug = None,
+    status: ConcernStatus | None = None,
+    label: Label | None = None,
+    polarity_min: Polarity = None,
+    polarity_max: Polarity = None,
+    language: Annotated[str | None, Query(pattern=r"^(en|es)$")] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    has_reply: bool | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200, description="words in the text")] = None,
+    sort: Annotated[str, Query(pattern=r"^(newest|oldest)$")] = "newest",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> dict[str, Any]:
+    """Concerns matching every given filter, newest first unless sort=oldest."""
+    filters = triage.ConcernFilters(
+        deployment=normalize_code(deployment) if deployment else None, category=category, district=district,
+        status=status, label=label, polarity_min=polarity_min, polarity_max=polarity_max, language=language,
+        start=from_, end=to, has_reply=has_reply, text=q, oldest_first=sort == "oldest")
+    page = triage.list_for_staff(session, filters=filters, limit=limit, cursor=cursor)
+    codes, slugs = _names(session, page.items)
+    return {"items": [_out(c, codes.get(c.deployment_id or 0), slugs.get(c.district_id or 0)) for c in page.items],
+            "next_cursor": page.next_cursor}
+
+
+@router.get("/concerns/{reference}", response_model=ConcernDetailOut, responses=NOT_FOUND,
+            summary="One concern with its history and replies (staff)")
+def get_concern(session: ReadSession, _who: Staff, reference: str) -> dict[str, Any]:
+    return _detail(session, triage.get_by_reference(session, reference=reference))
+
+
+@router.post("/concerns/{reference}/status", response_model=ConcernDetailOut, responses=NOT_FOUND,
+             summary="Change a concern's status (staff)")
+def change_status(session: WriteSession, who: Staff, reference: str, body: StatusIn) -> dict[str, Any]:
+    concern = triage.get_by_reference(session, reference=reference)
+    event = triage.change_status(session, concern=concern, status=body.status, actor=who.name, reason=body.reason)
+    audit.record(session, principal=who.name, role=who.role.value, action="concern.status", target=concern.reference,
+                 detail={"from": event.from_value, "to": event.to_value})
+    return _detail(session, concern)
+
+
+@router.post("/concerns/{reference}/category", response_model=ConcernDetailOut, responses=NOT_FOUND,
+             summary="Correct a concern's category (staff); the suggested one is kept")
+def correct_category(session: WriteSession, who: Staff, reference: str, body: CategoryIn) -> dict[str, Any]:
+    concern = triage.get_by_reference(session, reference=reference)
+    event = triage.correct_category(session, concern=concern, category=body.category, actor=who.name)
+    audit.record(session, principal=who.name, role=who.role.value, action="concern.category",
+                 target=concern.reference, detail={"from": event.from_value, "to": event.to_value})
+    return _detail(session, concern)
+
+
+@router.post("/concerns/{reference}/replies", response_model=ReplyOut, status_code=201, responses=NOT_FOUND,
+             summary="Reply to the resident (staff); delivered through the bot's outbox")
+def reply(session: WriteSession, who: Staff, reference: str, body: ReplyIn) -> dict[str, Any]:
+    concern = triage.get_by_reference(session, reference=reference)
+    staff_reply = triage.reply(session, concern=concern, text=body.text, author=who.name, language=body.language)
+    audit.record(session, principal=who.name, role=who.role.value, action="concern.reply", target=concern.reference,
+                 detail={"reply_id": staff_reply.id, "queued": staff_reply.outbox_id is not None})
+    return {"id": staff_reply.id, "text": staff_reply.text, "language": staff_reply.language,
+            "author": staff_reply.author, "created_at": staff_reply.created_at,
+            "delivery": "queued" if staff_reply.outbox_id is not None else "not_deliverable"}

@@ -1,0 +1,137 @@
+"""Request and response shapes of the staff API (concerns, keys, audit, statistics)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from core.models import Category, ConcernStatus, Role
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("NUL characters are not accepted")
+    return value
+
+
+CleanText = Annotated[str, AfterValidator(_no_nul)]
+
+
+class StrictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ConcernOut(BaseModel):
+    reference: str = Field(examples=["C-7K2Q9"])
+    kind: str
+    category: str
+    suggested_category: str | None
+    text: str = Field(description="redacted at intake; empty once erased or past retention")
+    language: str | None
+    feeling: int | None
+    polarity: float | None
+    subjectivity: float | None
+    label: str | None
+    key_phrases: list[str]
+    flags: list[str]
+    status: str
+    deployment: str | None
+    district: str | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    first_reply_at: datetime | None
+    satisfied: bool | None
+
+
+class ConcernPage(BaseModel):
+    items: list[ConcernOut]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    kind: str
+    from_value: str | None
+    to_value: str | None
+    reason: str | None
+    actor: str | None
+    created_at: datetime
+
+
+class ReplyOut(BaseModel):
+    id: int
+    text: str
+    language: str | None
+    author: str
+    created_at: datetime
+    delivery: str = Field(description="queued, sending, delivered or failed; 'not_deliverable' when the "
+                                      "resident can no longer be reached (no chat, erased or blocked)")
+
+
+class ConcernDetailOut(ConcernOut):
+    history: list[EventOut]
+    replies: list[ReplyOut]
+
+
+class StatusIn(StrictIn):
+    status: ConcernStatus
+    reason: CleanText | None = Field(default=None, max_length=2000,
+                                     description="required for not_responsible: who is responsible")
+
+
+class CategoryIn(StrictIn):
+    category: Category
+
+
+class ReplyIn(StrictIn):
+    text: CleanText = Field(min_length=1, max_length=3500)
+    language: str | None = Field(default=None, pattern=r"^(en|es)$")
+
+
+class ApiKeyIn(StrictIn):
+    role: Role
+    name: CleanText = Field(min_length=1, max_length=200)
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    principal: str
+    role: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the secret, shown this once")
+
+
+class AuditOut(BaseModel):
+    id: int
+    principal: str
+    role: str
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    next_cursor: str | None
+
+
+class GroupOut(BaseModel):
+    key: dict[str, str | None]
+    count: int
+    mean_polarity: float | None
+    share_negative: float | None
+    mean_feeling: float | None
+
+
+class StatsOut(BaseModel):
+    groups: list[GroupOut]
+    suppressed: int = Field(description="groups left out because they are smaller than the threshold")

@@ -1,0 +1,37 @@
+"""The audit log: who changed what, when. Every write through the staff API records one event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import Invalid
+from core.models import AuditEvent, utcnow
+from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+
+
+def record(session: Session, *, principal: str, role: str, action: str, target: str | None = None,
+           detail: dict[str, Any] | None = None, now: datetime | None = None) -> AuditEvent:
+    """Append one audit event in the caller's transaction."""
+    event = AuditEvent(principal=principal, role=role, action=action, target=target, detail=detail or {},
+                       created_at=now or utcnow())
+    session.add(event)
+    return event
+
+
+def list_events(session: Session, *, limit: int = 50, cursor: str | None = None) -> Page[AuditEvent]:
+    """Newest first, a page at a time."""
+    check_limit(limit)
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if cursor:
+        (before,) = decode_cursor(cursor, 1)
+        if not isinstance(before, int) or isinstance(before, bool):
+            raise Invalid("invalid cursor")
+        query = query.where(AuditEvent.id < before)
+    rows = list(session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)

@@ -1,0 +1,168 @@
+"""The staff API over HTTP with real keys for each role: concerns, statistics, keys, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.app import create_app
+from core import apikeys
+from core.db import Database
+from core.models import ApiKey, Outbox, Role
+from core.settings import Settings
+from tests import builders
+
+TELEGRAM_ID = 31337000
+CHAT_ID = 99887766
+
+
+@pytest.fixture
+def keys(db: Database) -> dict[str, str]:
+    with db.transaction() as s:
+        return {role.value: apikeys.create(s, role=role, principal=f"{role.value} desk")[1] for role in Role}
+
+
+@pytest.fixture
+def client(db: Database, settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, db)) as c:
+        yield c
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def references(db: Database) -> list[str]:
+    base = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    with db.transaction() as s:
+        builders.districts(s)
+        d = builders.deployment(s, code="CAM-104", technology="camera", lat=45.4907, lon=-73.6395)
+        who = builders.resident(s, telegram_user_id=TELEGRAM_ID, chat_id=CHAT_ID)
+        texts = ["Who watches the footage from this camera?", "The camera films into my kitchen window",
+                 "Thank you for the new bike counter", "¿Quién ve las grabaciones de la cámara?"]
+        return [builders.concern(s, t, resident=who, deployment=d if i < 2 else None,
+                                 now=base + timedelta(hours=i)).reference for i, t in enumerate(texts)]
+
+
+def test_missing_bad_or_malformed_keys_get_401(client: TestClient, keys: dict[str, str]) -> None:
+    assert client.get("/api/v1/concerns").status_code == 401
+    assert client.get("/api/v1/concerns", headers=auth("cp_not-a-real-key")).status_code == 401
+    response = client.get("/api/v1/concerns", headers={"Authorization": f"Token {keys['staff']}"})
+    assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+
+
+def test_role_boundaries(client: TestClient, keys: dict[str, str], references: list[str]) -> None:
+    # Organizers never read concerns, in lists or one by one.
+    assert client.get("/api/v1/concerns", headers=auth(keys["organizer"])).status_code == 403
+    assert client.get(f"/api/v1/concerns/{references[0]}", headers=auth(keys["organizer"])).status_code == 403
+    # Staff cannot manage keys or read the audit log; admins can.
+    assert client.post("/api/v1/apikeys", json={"role": "staff", "name": "x"},
+                       headers=auth(keys["staff"])).status_code == 403
+    assert client.get("/api/v1/audit", headers=auth(keys["staff"])).status_code == 403
+    assert client.get("/api/v1/concerns", headers=auth(keys["admin"])).status_code == 200
+
+
+def test_list_filters_and_pages(client: TestClient, keys: dict[str, str], references: list[str]) -> None:
+    h = auth(keys["staff"])
+    everything = client.get("/api/v1/concerns", headers=h).json()["items"]
+    assert [c["reference"] for c in everything] == references[::-1]  # newest first
+    on_camera = client.get("/api/v1/concerns", params={"deployment": "cam104"}, headers=h).json()["items"]
+    assert {c["reference"] for c in on_camera} == set(references[:2])
+    assert {c["deployment"] for c in on_camera} == {"CAM-104"}
+    spanish = client.get("/api/v1/concerns", params={"language": "es"}, headers=h).json()["items"]
+    assert [c["reference"] for c in spanish] == [references[3]]
+    found = client.get("/api/v1/concerns", params={"q": "KITCHEN"}, headers=h).json()["items"]
+    assert [c["reference"] for c in found] == [references[1]]
+    first = client.get("/api/v1/concerns", params={"limit": 3, "sort": "oldest"}, headers=h).json()
+    second = client.get("/api/v1/concerns", params={"limit": 3, "sort": "oldest", "cursor": first["next_cursor"]},
+                        headers=h).json()
+    assert [c["reference"] for c in first["items"] + second["items"]] == references
+    assert second["next_cursor"] is None
+
+
+@pytest.mark.parametrize("params", [{"limit": 201}, {"cursor": "garbage"}, {"from": "2026-02-01", "to": "2026-01-01"},
+                                    {"polarity_min": "nan"}, {"polarity_min": 2}, {"status": "lost"},
+                                    {"deployment": "DROP TABLE"}, {"has_reply": "perhaps"}])
+def test_bad_filters_are_422(client: TestClient, keys: dict[str, str], params: dict[str, object]) -> None:
+    response = client.get("/api/v1/concerns", params=params, headers=auth(keys["staff"]))
+    assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_triage_reply_and_audit(client: TestClient, keys: dict[str, str], references: list[str], db: Database
+                                ) -> None:
+    h = auth(keys["staff"])
+    ref = references[1]
+    refused = client.post(f"/api/v1/concerns/{ref}/status", json={"status": "not_responsible"}, headers=h)
+    assert refused.status_code == 422 and "who is responsible" in refused.json()["detail"]
+    moved = client.post(f"/api/v1/concerns/{ref}/status", json={"status": "investigating", "reason": "site visit"},
+                        headers=h).json()
+    assert moved["status"] == "investigating"
+    assert moved["history"][-1] | {"created_at": None} == {
+        "kind": "status", "from_value": "new", "to_value": "investigating", "reason": "site visit",
+        "actor": "staff desk", "created_at": None}
+    suggested = moved["suggested_category"]
+    target = "equity" if suggested != "equity" else "cost"
+    corrected = client.post(f"/api/v1/concerns/{ref}/category", json={"category": target}, headers=h).json()
+    assert (corrected["category"], corrected["suggested_category"]) == (target, suggested)
+    assert client.post(f"/api/v1/concerns/{ref}/category", json={"category": target}, headers=h).status_code == 409
+    replied = client.post(f"/api/v1/concerns/{ref}/replies", json={"text": "We will re-aim the camera this week."},
+                          headers=h)
+    assert replied.status_code == 201 and replied.json()["delivery"] == "queued"
+    detail = client.get(f"/api/v1/concerns/{ref}", headers=h).json()
+    assert detail["replies"][0]["delivery"] == "queued" and detail["first_reply_at"]
+    with db.reading() as s:
+        queued = s.scalars(select(Outbox)).all()
+        assert [(o.kind, o.payload["reference"]) for o in queued] == [("staff_reply", ref)]
+    events = client.get("/api/v1/audit", headers=auth(keys["admin"])).json()["items"]
+    assert [e["action"] for e in events][:3] == ["concern.reply", "concern.category", "concern.status"]
+    assert all(e["principal"] == "staff desk" for e in events[:3])
+    text = str(detail) + str(events)
+    assert str(TELEGRAM_ID) not in text and str(CHAT_ID) not in text
+
+
+def test_bad_writes_are_refused_with_reasons(client: TestClient, keys: dict[str, str], references: list[str]
+                                             ) -> None:
+    h = auth(keys["staff"])
+    ref = references[0]
+    assert client.post(f"/api/v1/concerns/{ref}/replies", json={"text": "a\x00b"}, headers=h).status_code == 422
+    assert client.post(f"/api/v1/concerns/{ref}/replies", json={"text": ""}, headers=h).status_code == 422
+    assert client.post(f"/api/v1/concerns/{ref}/replies", json={"text": "x" * 3501}, headers=h).status_code == 422
+    assert client.post(f"/api/v1/concerns/{ref}/status", json={"status": "new"}, headers=h).status_code == 409
+    assert client.post(f"/api/v1/concerns/{ref}/status", json={"status": "resolved", "extra": 1},
+                       headers=h).status_code == 422
+    assert client.post("/api/v1/concerns/C-ZZZZZ/status", json={"status": "resolved"}, headers=h).status_code == 404
+    assert client.post(f"/api/v1/concerns/{ref}/status", content=b"{not json", headers=h).status_code == 422
+
+
+def test_stats_are_suppressed_for_the_public_and_organizers(client: TestClient, keys: dict[str, str],
+                                                            references: list[str]) -> None:
+    params = {"group_by": "category"}
+    staff = client.get("/api/v1/stats", params=params, headers=auth(keys["staff"])).json()
+    assert sum(g["count"] for g in staff["groups"]) == 4 and staff["suppressed"] == 0
+    for headers in ({}, auth(keys["organizer"])):
+        public = client.get("/api/v1/stats", params=params, headers=headers).json()
+        assert public["groups"] == [] and public["suppressed"] >= 1  # every weekly group is below 5
+    assert client.get("/api/v1/stats", params={"group_by": "colour"}).status_code == 422
+
+
+def test_keys_are_issued_used_and_revoked(client: TestClient, keys: dict[str, str], db: Database) -> None:
+    h = auth(keys["admin"])
+    created = client.post("/api/v1/apikeys", json={"role": "organizer", "name": "Consultations team"}, headers=h)
+    assert created.status_code == 201
+    body = created.json()
+    assert client.get("/api/v1/stats", params={"group_by": "week"}, headers=auth(body["key"])).status_code == 200
+    listed = client.get("/api/v1/apikeys", headers=h).json()
+    assert body["key"] not in str(listed)
+    mine = next(k for k in listed if k["id"] == body["id"])
+    assert mine["last_used_at"] is not None and mine["role"] == "organizer"
+    assert client.delete(f"/api/v1/apikeys/{body['id']}", headers=h).status_code == 204
+    assert client.get("/api/v1/stats", params={"group_by": "week"}, headers=auth(body["key"])).status_code == 401
+    assert client.delete("/api/v1/apikeys/999999", headers=h).status_code == 404
+    with db.reading() as s:
+        stored = s.scalar(select(ApiKey).where(ApiKey.id == body["id"]))
+        assert stored is not None and body["key"] not in (stored.key_hash, stored.prefix)
