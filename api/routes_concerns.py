@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import Staff
-from api.deps import ReadSession, WriteSession
+from api.deps import DatabaseDep, ReadSession, WriteSession
 from api.schemas_staff import CategoryIn, ConcernDetailOut, ConcernPage, ReplyIn, ReplyOut, StatusIn
-from core import audit, triage
+from core import audit, exports, triage
+from core.db import Database
 from core.deployments import normalize_code
 from core.models import Category, Concern, ConcernStatus, Deployment, District, Label
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -66,10 +69,7 @@ Slug = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0
 Polarity = Annotated[float | None, Query(ge=-1, le=1, allow_inf_nan=False)]
 
 
-@router.get("/concerns", response_model=ConcernPage, summary="List concerns (staff)")
-def list_concerns(
-    session: ReadSession,
-    _who: Staff,
+def concern_filters(
     deployment: Code = None,
     category: Category | None = None,
     district: Slug = None,
@@ -83,18 +83,56 @@ def list_concerns(
     has_reply: bool | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="words in the text")] = None,
     sort: Annotated[str, Query(pattern=r"^(newest|oldest)$")] = "newest",
+) -> triage.ConcernFilters:
+    """The filters shared by the list and the exports."""
+    return triage.ConcernFilters(
+        deployment=normalize_code(deployment) if deployment else None, category=category, district=district,
+        status=status, label=label, polarity_min=polarity_min, polarity_max=polarity_max, language=language,
+        start=from_, end=to, has_reply=has_reply, text=q, oldest_first=sort == "oldest")
+
+
+Filters = Annotated[triage.ConcernFilters, Depends(concern_filters)]
+
+
+@router.get("/concerns", response_model=ConcernPage, summary="List concerns (staff)")
+def list_concerns(
+    session: ReadSession,
+    _who: Staff,
+    filters: Filters,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=300)] = None,
 ) -> dict[str, Any]:
     """Concerns matching every given filter, newest first unless sort=oldest."""
-    filters = triage.ConcernFilters(
-        deployment=normalize_code(deployment) if deployment else None, category=category, district=district,
-        status=status, label=label, polarity_min=polarity_min, polarity_max=polarity_max, language=language,
-        start=from_, end=to, has_reply=has_reply, text=q, oldest_first=sort == "oldest")
     page = triage.list_for_staff(session, filters=filters, limit=limit, cursor=cursor)
     codes, slugs = _names(session, page.items)
     return {"items": [_out(c, codes.get(c.deployment_id or 0), slugs.get(c.district_id or 0)) for c in page.items],
             "next_cursor": page.next_cursor}
+
+
+def _streamed(database: Database, produce: Callable[..., Iterator[str]], filters: triage.ConcernFilters
+              ) -> Iterator[str]:
+    # The export opens its own read transaction inside the generator: the request's session is gone by the
+    # time the body streams (STYLE §2).
+    with database.reading() as session:
+        yield from produce(session, filters=filters)
+
+
+@router.get("/concerns.csv", summary="Export concerns as CSV (staff), streamed", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}}})
+def export_csv(database: DatabaseDep, _who: Staff, filters: Filters) -> StreamingResponse:
+    """Every concern matching the filters, oldest first; list fields ';'-separated."""
+    triage.filtered_query(filters)  # validates the filters before the 200 is sent
+    return StreamingResponse(_streamed(database, exports.concerns_csv, filters), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="concerns.csv"'})
+
+
+@router.get("/concerns.geojson", summary="Export located concerns as GeoJSON (staff), streamed",
+            response_class=StreamingResponse, responses={200: {"content": {"application/geo+json": {}}}})
+def export_geojson(database: DatabaseDep, _who: Staff, filters: Filters) -> StreamingResponse:
+    """Concerns at their shared location, else at their deployment; concerns with neither are left out."""
+    triage.filtered_query(filters)
+    return StreamingResponse(_streamed(database, exports.concerns_geojson, filters),
+                             media_type="application/geo+json")
 
 
 @router.get("/concerns/{reference}", response_model=ConcernDetailOut, responses=NOT_FOUND,

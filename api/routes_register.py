@@ -11,9 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
-from api.deps import ReadSession
+from api.deps import ReadSession, SettingsDep
 from api.schemas import DeploymentOut, DeploymentPage, NearbyPage
 from core import deployments, exchange
+from core.about import describe
 from core.deployments import MAX_NEARBY_LIMIT, MAX_NEARBY_RADIUS_M, SearchFilters
 from core.models import DeploymentStatus
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -95,3 +96,11 @@ def get_deployment(session: ReadSession, code: str) -> dict[str, Any]:
     deployment = deployments.get_by_code(session, code=code)
     slugs = deployments.slugs_by_id(session)
     return deployments.to_record(deployment, slugs.get(deployment.district_id or 0))
+
+
+@router.get("/about", tags=["about"], summary="What civicpulse itself collects, why, and residents' rights")
+def about(settings: SettingsDep,
+          language: Annotated[str, Query(pattern=r"^(en|es)$")] = "en") -> dict[str, Any]:
+    """civicpulse's own transparency record, in the fields it asks of every deployment."""
+    return describe(language=language, retention_days=settings.retention_days,
+                    min_group_size=settings.min_group_size, public_url=settings.public_url)

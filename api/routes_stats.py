@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import OptionalPrincipal
 from api.deps import ReadSession, SettingsDep
-from api.schemas_staff import StatsOut
+from api.schemas_staff import StatsOut, TrendsOut
 from core import stats
 from core.models import Role
 
@@ -35,3 +35,22 @@ def get_stats(
         result = stats.aggregate_public(session, group_by=dims, min_group_size=settings.min_group_size,
                                         start=from_, end=to)
     return {"groups": [g.as_dict() for g in result.groups], "suppressed": result.suppressed}
+
+
+@router.get("/stats/trends", response_model=TrendsOut, summary="Weekly series with week-over-week change")
+def get_trends(
+    session: ReadSession,
+    settings: SettingsDep,
+    who: OptionalPrincipal,
+    group_by: Annotated[str | None, Query(max_length=200, examples=["category"],
+                                          description="optional, comma-separated; not week")] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+) -> dict[str, Any]:
+    """One weekly series per group (one overall series without group_by); public callers get suppressed cells."""
+    dims = stats.parse_group_by(group_by) if group_by else ()
+    full = who is not None and who.role in (Role.STAFF, Role.ADMIN)
+    series, suppressed = stats.trends(session, group_by=dims, start=from_, end=to,
+                                      min_group_size=None if full else settings.min_group_size)
+    return {"series": [{"key": s.key, "points": [vars(p) for p in s.points]} for s in series],
+            "suppressed": suppressed}

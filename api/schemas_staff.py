@@ -135,3 +135,21 @@ class GroupOut(BaseModel):
 class StatsOut(BaseModel):
     groups: list[GroupOut]
     suppressed: int = Field(description="groups left out because they are smaller than the threshold")
+
+
+class TrendPointOut(BaseModel):
+    week: str = Field(examples=["2026-W47"])
+    count: int
+    change: float | None = Field(description="relative change from the previous week; null after a week of 0")
+    mean_polarity: float | None
+    share_negative: float | None
+
+
+class SeriesOut(BaseModel):
+    key: dict[str, str | None]
+    points: list[TrendPointOut]
+
+
+class TrendsOut(BaseModel):
+    series: list[SeriesOut]
+    suppressed: int

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Invalid
 from core.models import Concern, Deployment, District, Label
-from core.timeutil import week_of_date
+from core.timeutil import week_bounds, week_of_date
 
 DIMENSIONS = ("category", "deployment", "district", "week", "language", "status", "label")
 DECIMALS = 4
@@ -160,3 +160,67 @@ def aggregate_public(session: Session, *, group_by: tuple[str, ...], min_group_s
     groups.sort(key=lambda g: _sort_key(g, group_by))
     return StatsResult(groups, suppressed_cells, (start, end),
                        {"weeks": [week_of_date(start) if start else None, week_of_date(end) if end else None]})
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    week: str
+    count: int
+    change: float | None  # relative to the previous week shown; None when that week had no concerns
+    mean_polarity: float | None
+    share_negative: float | None
+
+
+@dataclass(frozen=True)
+class Series:
+    key: dict[str, str | None]
+    points: list[TrendPoint]
+
+
+def trends(session: Session, *, group_by: tuple[str, ...] = (), start: date | None = None, end: date | None = None,
+           min_group_size: int | None = None) -> tuple[list[Series], int]:
+    """Weekly series (optionally per group) with week-over-week change; public when min_group_size is given.
+
+    Weeks without concerns inside the period count as zero, so a change is always against the week before.
+    """
+    if "week" in group_by:
+        raise Invalid("trends are weekly already; group by other dimensions")
+    dims = (*group_by, "week")
+    if min_group_size is None:
+        result = aggregate(session, group_by=dims, start=start, end=end)
+    else:
+        result = aggregate_public(session, group_by=dims, min_group_size=min_group_size, start=start, end=end)
+    cells: dict[tuple[str | None, ...], dict[str, Group]] = defaultdict(dict)
+    for g in result.groups:
+        week = g.key["week"]
+        if week is not None:
+            cells[tuple(g.key[d] for d in group_by)][week] = g
+    if not cells:
+        return [], result.suppressed
+    all_weeks = sorted({w for by_week in cells.values() for w in by_week})
+    first = start if start is not None else week_bounds(all_weeks[0])[0]
+    last = end if end is not None else week_bounds(all_weeks[-1])[0]
+    weeks = _weeks_between(first, last)
+    series = []
+    for key in sorted(cells, key=lambda k: tuple((1, "") if v is None else (0, v) for v in k)):
+        by_week = cells[key]
+        points: list[TrendPoint] = []
+        previous = None
+        for week in weeks:
+            cell = by_week.get(week)
+            count = cell.count if cell else 0
+            change = None if not previous else _round((count - previous) / previous)
+            points.append(TrendPoint(week, count, change, cell.mean_polarity if cell else None,
+                                     cell.share_negative if cell else None))
+            previous = count
+        series.append(Series(dict(zip(group_by, key, strict=True)), points))
+    return series, result.suppressed
+
+
+def _weeks_between(first: date, last: date) -> list[str]:
+    monday = first - timedelta(days=first.weekday())
+    weeks = []
+    while monday <= last:
+        weeks.append(week_of_date(monday))
+        monday += timedelta(days=7)
+    return weeks

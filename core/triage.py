@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.errors import Invalid, InvalidTransition, NotFound
@@ -115,10 +115,8 @@ class ConcernFilters:
     oldest_first: bool = False
 
 
-def list_for_staff(session: Session, *, filters: ConcernFilters, limit: int = 50, cursor: str | None = None
-                   ) -> Page[Concern]:
-    """List concerns matching the filters, newest (or oldest) first, a page at a time."""
-    check_limit(limit)
+def filtered_query(filters: ConcernFilters) -> Select[Concern]:
+    """The SELECT of concerns matching the filters (no order, no page)."""
     f = filters
     if f.start and f.end and f.end < f.start:
         raise Invalid("'to' is before 'from'")
@@ -145,6 +143,15 @@ def list_for_staff(session: Session, *, filters: ConcernFilters, limit: int = 50
         query = query.where(Concern.first_reply_at.is_not(None) if f.has_reply else Concern.first_reply_at.is_(None))
     if f.text:
         query = query.where(func.lower(Concern.text).contains(f.text.lower(), autoescape=True))
+    return query
+
+
+def list_for_staff(session: Session, *, filters: ConcernFilters, limit: int = 50, cursor: str | None = None
+                   ) -> Page[Concern]:
+    """List concerns matching the filters, newest (or oldest) first, a page at a time."""
+    check_limit(limit)
+    f = filters
+    query = filtered_query(f)
     if cursor:
         at, last_id = decode_cursor(cursor, 2)
         try:

@@ -166,3 +166,76 @@ def test_keys_are_issued_used_and_revoked(client: TestClient, keys: dict[str, st
     with db.reading() as s:
         stored = s.scalar(select(ApiKey).where(ApiKey.id == body["id"]))
         assert stored is not None and body["key"] not in (stored.key_hash, stored.prefix)
+
+
+def test_concern_exports_stream_every_row_safely(client: TestClient, keys: dict[str, str], references: list[str],
+                                                  db: Database) -> None:
+    import csv
+    import io
+
+    import geojson
+
+    h = auth(keys["staff"])
+    with db.transaction() as s:
+        builders.concern(s, "=HYPERLINK(\"http://evil.example\") the camera is spying")
+    response = client.get("/api/v1/concerns.csv", headers=h)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["reference"] for r in rows][:4] == references
+    assert rows[-1]["text"].startswith("'=")  # a spreadsheet shows it, never runs it
+    assert rows[0]["deployment"] == "CAM-104"
+    only_es = list(csv.DictReader(io.StringIO(client.get("/api/v1/concerns.csv", params={"language": "es"},
+                                                         headers=h).text)))
+    assert [r["reference"] for r in only_es] == [references[3]]
+    assert client.get("/api/v1/concerns.csv", headers=auth(keys["organizer"])).status_code == 403
+    assert client.get("/api/v1/concerns.csv", params={"from": "2026-02-02", "to": "2026-01-01"},
+                      headers=h).status_code == 422
+    collection = geojson.loads(client.get("/api/v1/concerns.geojson", headers=h).text)
+    assert collection.is_valid
+    assert {f["id"] for f in collection["features"]} == set(references[:2])  # the two placed at CAM-104
+    assert str(CHAT_ID) not in response.text and str(TELEGRAM_ID) not in response.text
+
+
+def test_csv_export_at_volume(client: TestClient, keys: dict[str, str], db: Database) -> None:
+    from sqlalchemy import insert
+
+    from core.models import Concern
+
+    n = 20_000
+    now = datetime(2026, 11, 2, tzinfo=UTC)
+    rows = [{"reference": f"C-V{i:05d}", "kind": "concern", "category": "privacy", "text": f"volume row {i}",
+             "status": "new", "source": "bot", "iso_week": "2026-W45", "created_on": now.date(), "created_at": now,
+             "updated_at": now, "key_phrases": [], "flags": []} for i in range(n)]
+    with db.transaction() as s:
+        s.execute(insert(Concern), rows)
+    lines = 0
+    with client.stream("GET", "/api/v1/concerns.csv", headers=auth(keys["staff"])) as response:
+        for line in response.iter_lines():
+            lines += bool(line)
+    assert lines == n + 1
+
+
+def test_trends_give_weekly_series_with_change(client: TestClient, keys: dict[str, str], references: list[str],
+                                               db: Database) -> None:
+    with db.transaction() as s:
+        for i in range(3):
+            builders.concern(s, f"Later concern {i} about noise", now=datetime(2026, 11, 18, 9 + i, tzinfo=UTC))
+    body = client.get("/api/v1/stats/trends", params={"from": "2026-11-02", "to": "2026-11-22"},
+                      headers=auth(keys["staff"])).json()
+    (series,) = body["series"]
+    assert [(p["week"], p["count"], p["change"]) for p in series["points"]] == [
+        ("2026-W45", 0, None), ("2026-W46", 4, None), ("2026-W47", 3, -0.25)]
+    public = client.get("/api/v1/stats/trends", params={"from": "2026-11-02", "to": "2026-11-22"}).json()
+    assert public["series"] == [] and public["suppressed"] == 2
+    assert client.get("/api/v1/stats/trends", params={"group_by": "week"}).status_code == 422
+
+
+def test_about_describes_the_system_in_both_languages(client: TestClient, settings: Settings) -> None:
+    en = client.get("/api/v1/about").json()
+    es = client.get("/api/v1/about", params={"language": "es"}).json()
+    for record in (en, es):
+        assert {"purposes", "data_types", "processing", "access", "storage", "retention", "personal_data",
+                "rights"} <= set(record)
+        assert record["retention"] == settings.retention_days and record["personal_data"] is True
+    assert "TextBlob" in en["processing"] and en["description"] != es["description"]
+    assert client.get("/api/v1/about", params={"language": "fr"}).status_code == 422
