@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import sys
@@ -83,7 +84,7 @@ def cmd_deployments_import(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     database = _database(settings)
     with database.transaction() as session:
-        report = import_records(session, rows=rows)
+        report = import_records(session, rows=rows, actor=f"cli:{getpass.getuser()}")
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class DeploymentOut(BaseModel):
@@ -47,3 +48,89 @@ class NearbyOut(DeploymentOut):
 
 class NearbyPage(BaseModel):
     items: list[NearbyOut]
+
+
+def _no_nul(value: str | None) -> str | None:
+    if value is not None and "\x00" in value:
+        raise ValueError("NUL characters are not accepted")
+    return value
+
+
+Clean = Annotated[str | None, AfterValidator(_no_nul)]
+
+
+class DeploymentIn(BaseModel):
+    """A register record in the exchange shape (the GeoJSON properties); 'unknown' is a real value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, Field(max_length=32, examples=["AQ-017"])]
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
+    description: Annotated[Clean, Field(max_length=4000)] = None
+    technology: Annotated[str, Field(max_length=64, examples=["air_quality"])]
+    purposes: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    data_types: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    processing: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    access: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    storage: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    retention: Annotated[int, Field(ge=0, le=36500)] | Literal["none", "unknown"] = "unknown"
+    personal_data: bool | None = None
+    legal_basis: Annotated[Clean, Field(max_length=500)] = None
+    privacy_url: Annotated[Clean, Field(max_length=500)] = None
+    info_url: Annotated[Clean, Field(max_length=500)] = None
+    accountable_org: Annotated[Clean, Field(max_length=200)] = None
+    accountable_contact: Annotated[Clean, Field(max_length=200)] = None
+    vendor: Annotated[Clean, Field(max_length=200)] = None
+    status: str = Field(examples=["pilot"])
+    pilot_start: date | None = None
+    pilot_end: date | None = None
+    district: Annotated[str | None, Field(max_length=64)] = None
+    mobile: bool = False
+    area: dict[str, Any] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class DeploymentPatch(BaseModel):
+    """Some fields of a record; the others keep their values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str | None, Field(min_length=1, max_length=200), AfterValidator(_no_nul)] = None
+    description: Annotated[Clean, Field(max_length=4000)] = None
+    technology: Annotated[str | None, Field(max_length=64)] = None
+    purposes: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    data_types: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    processing: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    access: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    storage: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    retention: Annotated[int, Field(ge=0, le=36500)] | Literal["none", "unknown"] | None = None
+    personal_data: bool | None = None
+    legal_basis: Annotated[Clean, Field(max_length=500)] = None
+    privacy_url: Annotated[Clean, Field(max_length=500)] = None
+    info_url: Annotated[Clean, Field(max_length=500)] = None
+    accountable_org: Annotated[Clean, Field(max_length=200)] = None
+    accountable_contact: Annotated[Clean, Field(max_length=200)] = None
+    vendor: Annotated[Clean, Field(max_length=200)] = None
+    status: str | None = None
+    pilot_start: date | None = None
+    pilot_end: date | None = None
+    district: Annotated[str | None, Field(max_length=64)] = None
+    mobile: bool | None = None
+    area: dict[str, Any] | None = None
+    lat: Annotated[float | None, Field(ge=-90, le=90, allow_inf_nan=False)] = None
+    lon: Annotated[float | None, Field(ge=-180, le=180, allow_inf_nan=False)] = None
+
+
+class VersionOut(BaseModel):
+    version: int
+    changed_by: str
+    fields: list[str]
+    created_at: datetime
+
+
+class ImportReportOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: list[dict[str, Any]] = Field(description="each rejected row: line, code, reason")

@@ -14,6 +14,7 @@ from shapely.geometry import shape
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from core import versions
 from core.errors import Invalid, NotFound
 from core.geo import Box, DistrictIndex, bounding_box, haversine_m, valid_point
 from core.models import Deployment, DeploymentStatus, District, utcnow
@@ -255,9 +256,12 @@ def get_by_code(session: Session, *, code: str) -> Deployment:
     return found
 
 
-def upsert(session: Session, *, record: DeploymentRecord, districts: DistrictLookup | None = None
+def upsert(session: Session, *, record: DeploymentRecord, actor: str, districts: DistrictLookup | None = None
            ) -> tuple[Deployment, bool, list[str]]:
-    """Create or update a deployment by code; return it, whether it is new, and the changed fields."""
+    """Create or update a deployment by code, versioned and told to its followers.
+
+    Return the deployment, whether it is new, and the changed fields (none: nothing was written).
+    """
     districts = districts or DistrictLookup.load(session)
     values = _columns(record, districts.resolve(record))
     existing = session.scalar(select(Deployment).where(Deployment.code == record.code))
@@ -266,14 +270,21 @@ def upsert(session: Session, *, record: DeploymentRecord, districts: DistrictLoo
         deployment = Deployment(**values, created_at=now, updated_at=now)
         session.add(deployment)
         session.flush()
-        return deployment, True, sorted(values)
-    changed = [k for k, v in values.items() if getattr(existing, k) != v]
-    for key in changed:
-        setattr(existing, key, values[key])
-    if changed:
+        changed, created = sorted(values), True
+    else:
+        deployment, created = existing, False
+        changed = [k for k, v in values.items() if getattr(existing, k) != v]
+        if not changed:
+            return existing, False, []
+        for key in changed:
+            setattr(existing, key, values[key])
         existing.updated_at = now
         session.flush()
-    return existing, False, changed
+    slug = districts.by_id[deployment.district_id].slug if deployment.district_id in districts.by_id else None
+    versions.record_change(session, deployment=deployment, record=to_record(deployment, slug),
+                           fields=["district" if f == "district_id" else f for f in changed], actor=actor,
+                           created=created, now=now)
+    return deployment, created, changed
 
 
 @dataclass
@@ -294,7 +305,8 @@ class ImportReport:
         return out
 
 
-def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any] | Invalid]]) -> ImportReport:
+def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any] | Invalid]], actor: str
+                   ) -> ImportReport:
     """Validate every row, then upsert the good ones in the caller's transaction."""
     report = ImportReport()
     districts = DistrictLookup.load(session)
@@ -317,7 +329,7 @@ def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any] | I
         seen[record.code] = line
         good.append(record)
     for record in good:
-        _, created, changed = upsert(session, record=record, districts=districts)
+        _, created, changed = upsert(session, record=record, actor=actor, districts=districts)
         if created:
             report.created += 1
         elif changed:

@@ -188,6 +188,21 @@ class Deployment(Base):
     district: Mapped[District | None] = relationship(lazy="raise")
 
 
+class DeploymentVersion(Base):
+    """One change of a register record: who, when, which fields, and the values after it."""
+
+    __tablename__ = "deployment_version"
+    __table_args__ = (UniqueConstraint("deployment_id", "version", name="uq_deployment_version_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Resident(Base):
     __tablename__ = "resident"
 

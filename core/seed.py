@@ -71,7 +71,7 @@ def seed_demo(session: Session, *, secret: bytes, policy: concerns.IntakePolicy,
     now = now or utcnow()
     district_count = seed_districts(session)
     text = (resources.files("core") / "data" / "demo_deployments.geojson").read_text(encoding="utf-8")
-    register = import_records(session, rows=exchange.read_geojson(text))
+    register = import_records(session, rows=exchange.read_geojson(text), actor="seed demo")
     created = _seed_concerns(session, secret=secret, policy=policy, now=now)
     total = len(session.scalars(select(Concern.id).where(Concern.source == "demo")).all())
     return SeedReport(district_count, register, created, total)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from core import concerns, exchange, residents
-from core.deployments import DeploymentRecord, upsert
+from core.deployments import DeploymentRecord, import_records, upsert
 from core.models import Concern, Deployment, District, Resident
 from core.seed import seed_districts
 
@@ -25,7 +25,7 @@ def deployment(session: Session, **overrides: Any) -> Deployment:
         "personal_data": False, "retention_days": 365, "accountable_org": "Environment Office",
     }
     values.update(overrides)
-    created, _, _ = upsert(session, record=DeploymentRecord.model_validate(values))
+    created, _, _ = upsert(session, record=DeploymentRecord.model_validate(values), actor="test")
     return created
 
 
@@ -34,6 +34,10 @@ def districts(session: Session) -> list[District]:
     from sqlalchemy import select
 
     return list(session.scalars(select(District).order_by(District.slug)))
+
+
+def demo_register(session: Session) -> None:
+    import_records(session, rows=demo_register_rows(), actor="test")
 
 
 def demo_register_rows() -> list[tuple[int, Any]]:

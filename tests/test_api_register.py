@@ -26,7 +26,7 @@ from tests import builders
 def client(db: Database, settings: Settings) -> Iterator[TestClient]:
     with db.transaction() as s:
         builders.districts(s)
-        import_records(s, rows=builders.demo_register_rows())
+        import_records(s, rows=builders.demo_register_rows(), actor="test")
     with TestClient(create_app(settings, db)) as c:
         yield c
 

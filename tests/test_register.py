@@ -70,7 +70,7 @@ def test_import_keeps_good_rows_and_reports_bad_ones_by_line(db: Database, tmp_p
     path = tmp_path / "register.csv"
     path.write_text(body)
     with db.transaction() as s:
-        report = import_records(s, rows=exchange.read_file(path))
+        report = import_records(s, rows=exchange.read_file(path), actor="test")
     assert (report.created, report.updated) == (2, 0)
     rejected = {line: reason for line, _, reason in report.rejected}
     assert set(rejected) == {3, 4, 6, 7}
@@ -98,7 +98,7 @@ def test_malformed_cells_are_reported_not_crashed() -> None:
 def test_export_then_import_round_trips(db: Database, tmp_path, fmt: str) -> None:
     with db.transaction() as s:
         builders.districts(s)
-        first = import_records(s, rows=builders.demo_register_rows())
+        first = import_records(s, rows=builders.demo_register_rows(), actor="test")
     assert first.ok and first.created >= 40
     with db.reading() as s:
         records = exchange.all_records(s)
@@ -112,7 +112,7 @@ def test_export_then_import_round_trips(db: Database, tmp_path, fmt: str) -> Non
         collection = exchange.feature_collection(records)
         rows = exchange.read_geojson(json.dumps(collection))
     with db.transaction() as s:
-        again = import_records(s, rows=rows)
+        again = import_records(s, rows=rows, actor="test")
     assert again.ok and again.created == 0 and again.updated == 0 and again.unchanged == len(records)
     with db.reading() as s:
         assert exchange.all_records(s) == records
@@ -121,7 +121,7 @@ def test_export_then_import_round_trips(db: Database, tmp_path, fmt: str) -> Non
 def test_search_by_words_technology_district_status_and_pages(db: Database) -> None:
     with db.transaction() as s:
         builders.districts(s)
-        import_records(s, rows=builders.demo_register_rows())
+        import_records(s, rows=builders.demo_register_rows(), actor="test")
     with db.reading() as s:
         cameras = search(s, filters=SearchFilters(technology="camera"), limit=200).items
         assert cameras and all(d.technology == "camera" for d in cameras)
