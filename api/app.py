@@ -13,7 +13,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, routes_admin, routes_concerns, routes_register, routes_register_staff, routes_stats
+from api import (
+    errors,
+    routes_admin,
+    routes_announcements,
+    routes_concerns,
+    routes_register,
+    routes_register_staff,
+    routes_stats,
+)
 from core.db import Database
 from core.settings import Settings
 
@@ -78,7 +86,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = db
     errors.install(app)
-    for module in (routes_register, routes_register_staff, routes_concerns, routes_stats, routes_admin):
+    for module in (routes_register, routes_register_staff, routes_concerns, routes_announcements, routes_stats,
+                   routes_admin):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from api.auth import Staff
 from api.deps import DatabaseDep, ReadSession, WriteSession
-from api.schemas_staff import CategoryIn, ConcernDetailOut, ConcernPage, ReplyIn, ReplyOut, StatusIn
+from api.schemas_staff import (
+    CategoryIn,
+    ConcernDetailOut,
+    ConcernPage,
+    MergeIn,
+    MergeOut,
+    ReplyIn,
+    ReplyOut,
+    StatusIn,
+)
 from core import audit, exports, triage
 from core.db import Database
 from core.deployments import normalize_code
@@ -56,8 +65,9 @@ def _detail(session: Session, concern: Concern) -> dict[str, Any]:
     found = triage.detail(session, concern=concern)
     return {
         **_out(concern, found.deployment_code, found.district_slug),
-        "history": [{"kind": e.kind, "from_value": e.from_value, "to_value": e.to_value, "reason": e.reason,
-                     "actor": e.actor, "created_at": e.created_at} for e in found.history],
+        "history": [{"reference": ref, "kind": e.kind, "from_value": e.from_value, "to_value": e.to_value,
+                     "reason": e.reason, "actor": e.actor, "created_at": e.created_at} for ref, e in found.history],
+        "merged": found.merged,
         "replies": [{"id": r.id, "text": r.text, "language": r.language, "author": r.author,
                      "created_at": r.created_at, "delivery": delivery or "not_deliverable"}
                     for r, delivery in found.replies],
@@ -171,3 +181,15 @@ def reply(session: WriteSession, who: Staff, reference: str, body: ReplyIn) -> d
     return {"id": staff_reply.id, "text": staff_reply.text, "language": staff_reply.language,
             "author": staff_reply.author, "created_at": staff_reply.created_at,
             "delivery": "queued" if staff_reply.outbox_id is not None else "not_deliverable"}
+
+
+@router.post("/concerns/{reference}/merge", response_model=MergeOut, responses=NOT_FOUND,
+             summary="Merge two concerns (staff): the older survives with both histories")
+def merge(session: WriteSession, who: Staff, reference: str, body: MergeIn) -> dict[str, Any]:
+    """The newer one becomes a duplicate of the older; both residents are told through the bot."""
+    first = triage.get_by_reference(session, reference=reference)
+    second = triage.get_by_reference(session, reference=body.reference)
+    survivor, duplicate = triage.merge(session, first=first, second=second, actor=who.name)
+    audit.record(session, principal=who.name, role=who.role.value, action="concern.merge", target=survivor.reference,
+                 detail={"duplicate": duplicate.reference})
+    return {"survivor": _detail(session, survivor), "duplicate": duplicate.reference}

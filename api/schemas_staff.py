@@ -52,6 +52,7 @@ class ConcernPage(BaseModel):
 
 
 class EventOut(BaseModel):
+    reference: str = Field(description="the concern it happened to (a merged concern's history shows here too)")
     kind: str
     from_value: str | None
     to_value: str | None
@@ -73,6 +74,17 @@ class ReplyOut(BaseModel):
 class ConcernDetailOut(ConcernOut):
     history: list[EventOut]
     replies: list[ReplyOut]
+    merged: list[str] = Field(description="references of concerns merged into this one")
+
+
+class MergeIn(StrictIn):
+    reference: str = Field(min_length=3, max_length=16, pattern=r"^[Cc]-[0-9A-Za-z]{4,8}$",
+                           description="the other concern; the older of the two survives")
+
+
+class MergeOut(BaseModel):
+    survivor: ConcernDetailOut
+    duplicate: str
 
 
 class StatusIn(StrictIn):
@@ -153,3 +165,15 @@ class SeriesOut(BaseModel):
 class TrendsOut(BaseModel):
     series: list[SeriesOut]
     suppressed: int
+
+
+class AnnouncementIn(StrictIn):
+    deployment: str | None = Field(default=None, max_length=32, examples=["AV-001"])
+    district: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    text: CleanText = Field(min_length=1, max_length=3500)
+    language: str | None = Field(default=None, pattern=r"^(en|es)$",
+                                 description="the text's language; residents get it framed in their own")
+
+
+class AnnouncementOut(BaseModel):
+    recipients: int = Field(description="followers it was queued for (once each)")

@@ -180,8 +180,9 @@ class ConcernDetail:
     concern: Concern
     deployment_code: str | None
     district_slug: str | None
-    history: list[ConcernEvent]
+    history: list[tuple[str, ConcernEvent]]  # (reference of the concern it happened to, event), oldest first
     replies: list[tuple[StaffReply, str | None]]  # (reply, delivery status of its outbox row)
+    merged: list[str]  # references merged into this concern
 
 
 def detail(session: Session, *, concern: Concern) -> ConcernDetail:
@@ -190,9 +191,52 @@ def detail(session: Session, *, concern: Concern) -> ConcernDetail:
             if concern.deployment_id else None)
     slug = (session.scalar(select(District.slug).where(District.id == concern.district_id))
             if concern.district_id else None)
-    history = list(session.scalars(select(ConcernEvent).where(ConcernEvent.concern_id == concern.id)
-                                   .order_by(ConcernEvent.id)))
+    merged = merged_into(session, concern=concern)
+    references = {c.id: c.reference for c in [concern, *merged]}
+    # A survivor of merges carries the histories of the concerns merged into it.
+    history = [(references[e.concern_id], e) for e in session.scalars(
+        select(ConcernEvent).where(ConcernEvent.concern_id.in_(references)).order_by(ConcernEvent.created_at,
+                                                                                     ConcernEvent.id))]
     replies: list[tuple[StaffReply, str | None]] = [(r, s) for r, s in session.execute(
         select(StaffReply, Outbox.status).outerjoin(Outbox, StaffReply.outbox_id == Outbox.id)
         .where(StaffReply.concern_id == concern.id).order_by(StaffReply.id)).all()]
-    return ConcernDetail(concern, code, slug, history, replies)
+    return ConcernDetail(concern, code, slug, history, replies, [c.reference for c in merged])
+
+
+def merge(session: Session, *, first: Concern, second: Concern, actor: str, now: datetime | None = None
+          ) -> tuple[Concern, Concern]:
+    """Merge two concerns: the older survives with both histories, the other becomes its duplicate.
+
+    Every resident involved is told the outcome through the outbox. Return (survivor, duplicate).
+    """
+    if first.id == second.id:
+        raise Invalid("a concern cannot be merged with itself")
+    for concern in (first, second):
+        if concern.merged_into_id is not None:
+            raise InvalidTransition(f"{concern.reference} is already merged into another concern")
+    now = now or utcnow()
+    survivor, duplicate = sorted((first, second), key=lambda c: (c.created_at, c.id))
+    session.add(ConcernEvent(concern_id=survivor.id, kind="merge", from_value=duplicate.reference,
+                             to_value=survivor.reference, actor=actor, created_at=now))
+    if ConcernStatus(duplicate.status) is not ConcernStatus.DUPLICATE:
+        change_status(session, concern=duplicate, status=ConcernStatus.DUPLICATE, actor=actor,
+                      reason=f"merged into {survivor.reference}", now=now)
+    duplicate.merged_into_id = survivor.id
+    # Concerns merged earlier into the duplicate follow it into the survivor, so one chain never forks.
+    for earlier in session.scalars(select(Concern).where(Concern.merged_into_id == duplicate.id)):
+        earlier.merged_into_id = survivor.id
+    for concern in (survivor, duplicate):
+        resident = session.get(Resident, concern.resident_id) if concern.resident_id else None
+        if resident is not None and resident.chat_id is not None and resident.active:
+            session.add(Outbox(resident_id=resident.id, kind="concern_merged", created_at=now, not_before=now,
+                               payload={"reference": concern.reference, "merged_with": duplicate.reference,
+                                        "into": survivor.reference},
+                               dedupe_key=f"merge:{duplicate.id}:{survivor.id}:r{resident.id}"))
+    session.flush()
+    return survivor, duplicate
+
+
+def merged_into(session: Session, *, concern: Concern) -> list[Concern]:
+    """The concerns merged into this one, oldest first."""
+    return list(session.scalars(select(Concern).where(Concern.merged_into_id == concern.id)
+                                .order_by(Concern.created_at, Concern.id)))

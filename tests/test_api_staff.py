@@ -103,7 +103,7 @@ def test_triage_reply_and_audit(client: TestClient, keys: dict[str, str], refere
                         headers=h).json()
     assert moved["status"] == "investigating"
     assert moved["history"][-1] | {"created_at": None} == {
-        "kind": "status", "from_value": "new", "to_value": "investigating", "reason": "site visit",
+        "reference": ref, "kind": "status", "from_value": "new", "to_value": "investigating", "reason": "site visit",
         "actor": "staff desk", "created_at": None}
     suggested = moved["suggested_category"]
     target = "equity" if suggested != "equity" else "cost"
@@ -239,3 +239,56 @@ def test_about_describes_the_system_in_both_languages(client: TestClient, settin
         assert record["retention"] == settings.retention_days and record["personal_data"] is True
     assert "TextBlob" in en["processing"] and en["description"] != es["description"]
     assert client.get("/api/v1/about", params={"language": "fr"}).status_code == 422
+
+
+def test_merge_keeps_the_oldest_with_both_histories_and_tells_both(client: TestClient, keys: dict[str, str],
+                                                                  references: list[str], db: Database) -> None:
+    h = auth(keys["staff"])
+    with db.transaction() as s:
+        other = builders.resident(s, telegram_user_id=4242, chat_id=4343)
+        newer = builders.concern(s, "Same camera, same problem: it films my kitchen", resident=other).reference
+    client.post(f"/api/v1/concerns/{newer}/status", json={"status": "acknowledged"}, headers=h)
+    merged = client.post(f"/api/v1/concerns/{newer}/merge", json={"reference": references[1]}, headers=h)
+    assert merged.status_code == 200
+    body = merged.json()
+    assert body["survivor"]["reference"] == references[1] and body["duplicate"] == newer
+    assert body["survivor"]["merged"] == [newer]
+    assert {e["reference"] for e in body["survivor"]["history"]} == {references[1], newer}
+    assert client.get(f"/api/v1/concerns/{newer}", headers=h).json()["status"] == "duplicate"
+    with db.reading() as s:
+        told = sorted(o.payload["reference"] for o in s.scalars(select(Outbox).where(Outbox.kind == "concern_merged")))
+    assert told == sorted([references[1], newer])
+    again = client.post(f"/api/v1/concerns/{newer}/merge", json={"reference": references[1]}, headers=h)
+    assert again.status_code == 409
+    assert client.post(f"/api/v1/concerns/{references[0]}/merge", json={"reference": references[0]},
+                       headers=h).status_code == 422
+
+
+def test_announcements_reach_each_follower_once(client: TestClient, keys: dict[str, str], references: list[str],
+                                                db: Database) -> None:
+    from core import residents
+    from core.deployments import get_by_code
+    from core.models import Follow
+
+    with db.transaction() as s:
+        camera = get_by_code(s, code="CAM-104")
+        for telegram_id, district_too in ((800, True), (801, False)):
+            who = builders.resident(s, telegram_user_id=telegram_id, chat_id=telegram_id + 1)
+            residents.give_consent(s, resident=who)
+            who.notifications = True
+            s.add(Follow(resident_id=who.id, deployment_id=camera.id))
+            if district_too:
+                s.add(Follow(resident_id=who.id, district_id=camera.district_id))
+    h = auth(keys["staff"])
+    sent = client.post("/api/v1/announcements", json={"deployment": "CAM-104", "text": "Maintenance on Monday."},
+                       headers=h)
+    assert sent.status_code == 201 and sent.json() == {"recipients": 2}
+    with db.reading() as s:
+        assert len(s.scalars(select(Outbox).where(Outbox.kind == "announcement")).all()) == 2
+    bad = [{"text": "no target"}, {"deployment": "CAM-104", "district": "old-town", "text": "both"},
+           {"deployment": "CAM-104", "text": ""}]
+    assert [client.post("/api/v1/announcements", json=b, headers=h).status_code for b in bad] == [422, 422, 422]
+    assert client.post("/api/v1/announcements", json={"district": "atlantis", "text": "x"},
+                       headers=h).status_code == 404
+    assert client.post("/api/v1/announcements", json={"deployment": "CAM-104", "text": "x"},
+                       headers=auth(keys["organizer"])).status_code == 403
