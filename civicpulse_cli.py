@@ -231,9 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigurationError, ValidationError) as exc:
         print(f"civicpulse: invalid settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from asgi_correlation_id import CorrelationIdFilter
+
     from core.logging_setup import configure
 
-    configure(json_logs=settings.is_production)
+    configure(json_logs=settings.is_production, request_ids=CorrelationIdFilter(default_value="-"))
     try:
         result: int = args.func(settings, args)
     except DomainError as exc:

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import (
     errors,
+    ops,
     routes_admin,
     routes_announcements,
     routes_concerns,
@@ -108,5 +109,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PATCH"],
                            allow_headers=["Authorization", "Content-Type"])
+    ops.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -43,6 +43,9 @@ def optional_principal(request: Request, database: Annotated[Database, Depends(g
     if found is None:
         raise _unauthorized("invalid or revoked API key")
     key_id, name, role, key = found
+    key_limiter = getattr(request.app.state, "key_limiter", None)
+    if key_limiter is not None:
+        key_limiter.check(key_id)
     now = utcnow()
     if apikeys.use_is_due(key, now):
         # A short write of its own, at most once a minute per key, so reads never take the write lock.

@@ -22,14 +22,17 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def configure(*, json_logs: bool, level: int = logging.INFO) -> None:
-    """Set up the root logger once for an entry point."""
+def configure(*, json_logs: bool, level: int = logging.INFO, request_ids: logging.Filter | None = None) -> None:
+    """Set up the root logger once for an entry point; request_ids adds `correlation_id` to each record."""
     handler = logging.StreamHandler()
+    rid = " %(correlation_id)s" if request_ids is not None else ""
     if json_logs:
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.setFormatter(JsonFormatter(f"%(asctime)s %(levelname)s %(name)s{rid} %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)-7s %(name)s{rid}: %(message)s"))
     handler.addFilter(RedactTokens())
+    if request_ids is not None:
+        handler.addFilter(request_ids)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

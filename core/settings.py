@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -56,6 +57,17 @@ class Settings(BaseSettings):
     phone_region: str = "US"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    api_rate_per_address: str = "300/minute"
+    api_rate_per_key: str = "1200/minute"
+
+    @field_validator("api_rate_per_address", "api_rate_per_key")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '300/minute': {value!r}") from exc
+        return value
 
     @field_validator("staff_chat_ids", "cors_origins", mode="before")
     @classmethod
