@@ -22,6 +22,7 @@ from api import (
     routes_register,
     routes_register_staff,
     routes_stats,
+    routes_summaries,
 )
 from core.db import Database
 from core.settings import Settings
@@ -88,7 +89,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.database = db
     errors.install(app)
     for module in (routes_register, routes_register_staff, routes_concerns, routes_announcements, routes_stats,
-                   routes_admin):
+                   routes_summaries, routes_admin):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -1,0 +1,22 @@
+# The weekly concern summary as staff read it (Markdown).
+summary-title = Concerns in week { $week } ({ $from } to { $to })
+summary-totals = { $count } concerns ({ $change }), { $questions } unanswered questions; share negative { $negative }, mean polarity { $polarity }.
+summary-change-none = no earlier week to compare
+summary-change = { $change } on the week before
+summary-top-categories = What people worried about
+summary-category-line = { $category }: { $count } ({ $change }), share negative { $negative }
+summary-deployments = Deployments with the most concerns
+summary-negative = Deployments with the most negative concerns
+summary-deployment-line = { $code } { $name }: { $count } ({ $change })
+summary-negative-line = { $code } { $name }: share negative { $negative } ({ $change })
+summary-rises = Districts with an unusual rise
+summary-rise-line = { $district }: { $count } concerns, { $ratio } times the mean of the four weeks before
+summary-key-phrases = Key phrases
+summary-quotes = In their words
+summary-questions = Questions the bot could not answer
+summary-debt = Response debt
+summary-debt-line = Open for more than 7 days: { $over7 }; more than 30 days: { $over30 }; median time to first reply: { $median } h; share answered: { $answered }.
+summary-satisfaction = Satisfaction after closing
+summary-satisfaction-line = { $satisfied } of { $answered } residents who answered were satisfied ({ $share }).
+summary-none = none this week
+summary-na = n/a

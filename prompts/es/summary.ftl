@@ -1,0 +1,22 @@
+# El resumen semanal de inquietudes para el personal (Markdown).
+summary-title = Inquietudes de la semana { $week } ({ $from } a { $to })
+summary-totals = { $count } inquietudes ({ $change }), { $questions } preguntas sin respuesta; proporción negativa { $negative }, polaridad media { $polarity }.
+summary-change-none = no hay semana anterior para comparar
+summary-change = { $change } respecto a la semana anterior
+summary-top-categories = Qué preocupó a la gente
+summary-category-line = { $category }: { $count } ({ $change }), proporción negativa { $negative }
+summary-deployments = Dispositivos con más inquietudes
+summary-negative = Dispositivos con inquietudes más negativas
+summary-deployment-line = { $code } { $name }: { $count } ({ $change })
+summary-negative-line = { $code } { $name }: proporción negativa { $negative } ({ $change })
+summary-rises = Distritos con un aumento inusual
+summary-rise-line = { $district }: { $count } inquietudes, { $ratio } veces la media de las cuatro semanas anteriores
+summary-key-phrases = Frases clave
+summary-quotes = En sus palabras
+summary-questions = Preguntas que el bot no supo responder
+summary-debt = Deuda de respuesta
+summary-debt-line = Abiertas más de 7 días: { $over7 }; más de 30 días: { $over30 }; mediana hasta la primera respuesta: { $median } h; proporción respondida: { $answered }.
+summary-satisfaction = Satisfacción tras el cierre
+summary-satisfaction-line = { $satisfied } de { $answered } vecinos que respondieron quedaron satisfechos ({ $share }).
+summary-none = ninguna esta semana
+summary-na = s/d
