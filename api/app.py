@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -69,6 +70,21 @@ class BodyTooLarge(Exception):
     pass
 
 
+class RejectNul:
+    """Answer 422 to a NUL character in the path or the query (PostgreSQL cannot store or compare them)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path") or scope.get("path", "").encode()
+            if b"\x00" in unquote_to_bytes(raw) or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
+                await JSONResponse({"detail": "NUL characters are not accepted"}, 422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the API for these settings (and an existing database, e.g. in tests)."""
     owns_database = database is None
@@ -108,9 +124,52 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
         return {"status": "ok"}
 
+    _document_errors(app)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "PATCH"],
                            allow_headers=["Authorization", "Content-Type"])
     ops.install(app, settings)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RejectNul)
     return app
+
+
+ERROR_SCHEMA = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}},
+                "title": "Error"}
+ERROR_STATUSES = {"401": "missing or invalid API key", "403": "the key's role may not do this",
+                  "404": "not found", "409": "conflicts with the current state", "413": "request body too large",
+                  "429": "rate limit exceeded (see Retry-After)"}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Declare the error shapes every operation can answer with, so clients (and fuzzers) can rely on them.
+
+    A 422 is FastAPI's list of validation errors or a domain reason ({"detail": "..."}); the other 4xx carry a
+    reason. Open311 routes keep the specification's own error list and are left as they are.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith("/open311/"):
+                continue
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                validation = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema")
+                if validation:
+                    responses["422"]["content"]["application/json"]["schema"] = {
+                        "anyOf": [validation, {"$ref": "#/components/schemas/Error"}]}
+                else:
+                    responses["422"] = {"description": "invalid input", "content": error}
+                for status, description in ERROR_STATUSES.items():
+                    responses.setdefault(status, {"description": description, "content": error})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -50,13 +50,13 @@ class NearbyPage(BaseModel):
     items: list[NearbyOut]
 
 
-def _no_nul(value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
         raise ValueError("NUL characters are not accepted")
     return value
 
 
-Clean = Annotated[str | None, AfterValidator(_no_nul)]
+Clean = Annotated[str, AfterValidator(_no_nul)]
 
 
 class DeploymentIn(BaseModel):
@@ -65,26 +65,26 @@ class DeploymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[str, Field(max_length=32, examples=["AQ-017"])]
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
-    description: Annotated[Clean, Field(max_length=4000)] = None
+    name: Annotated[Clean, Field(min_length=1, max_length=200)]
+    description: Annotated[Clean, Field(max_length=4000)] | None = None
     technology: Annotated[str, Field(max_length=64, examples=["air_quality"])]
-    purposes: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    data_types: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    processing: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    access: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    storage: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    purposes: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    data_types: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    processing: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    access: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    storage: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
     retention: Annotated[int, Field(ge=0, le=36500)] | Literal["none", "unknown"] = "unknown"
     personal_data: bool | None = None
-    legal_basis: Annotated[Clean, Field(max_length=500)] = None
-    privacy_url: Annotated[Clean, Field(max_length=500)] = None
-    info_url: Annotated[Clean, Field(max_length=500)] = None
-    accountable_org: Annotated[Clean, Field(max_length=200)] = None
-    accountable_contact: Annotated[Clean, Field(max_length=200)] = None
-    vendor: Annotated[Clean, Field(max_length=200)] = None
+    legal_basis: Annotated[Clean, Field(max_length=500)] | None = None
+    privacy_url: Annotated[Clean, Field(max_length=500)] | None = None
+    info_url: Annotated[Clean, Field(max_length=500)] | None = None
+    accountable_org: Annotated[Clean, Field(max_length=200)] | None = None
+    accountable_contact: Annotated[Clean, Field(max_length=200)] | None = None
+    vendor: Annotated[Clean, Field(max_length=200)] | None = None
     status: str = Field(examples=["pilot"])
     pilot_start: date | None = None
     pilot_end: date | None = None
-    district: Annotated[str | None, Field(max_length=64)] = None
+    district: Annotated[str, Field(max_length=64)] | None = None
     mobile: bool = False
     area: dict[str, Any] | None = None
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
@@ -96,30 +96,30 @@ class DeploymentPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str | None, Field(min_length=1, max_length=200), AfterValidator(_no_nul)] = None
-    description: Annotated[Clean, Field(max_length=4000)] = None
-    technology: Annotated[str | None, Field(max_length=64)] = None
-    purposes: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    data_types: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    processing: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    access: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
-    storage: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, max_length=30)
+    name: Annotated[Clean, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[Clean, Field(max_length=4000)] | None = None
+    technology: Annotated[str, Field(max_length=64)] | None = None
+    purposes: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    data_types: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    processing: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    access: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
+    storage: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
     retention: Annotated[int, Field(ge=0, le=36500)] | Literal["none", "unknown"] | None = None
     personal_data: bool | None = None
-    legal_basis: Annotated[Clean, Field(max_length=500)] = None
-    privacy_url: Annotated[Clean, Field(max_length=500)] = None
-    info_url: Annotated[Clean, Field(max_length=500)] = None
-    accountable_org: Annotated[Clean, Field(max_length=200)] = None
-    accountable_contact: Annotated[Clean, Field(max_length=200)] = None
-    vendor: Annotated[Clean, Field(max_length=200)] = None
+    legal_basis: Annotated[Clean, Field(max_length=500)] | None = None
+    privacy_url: Annotated[Clean, Field(max_length=500)] | None = None
+    info_url: Annotated[Clean, Field(max_length=500)] | None = None
+    accountable_org: Annotated[Clean, Field(max_length=200)] | None = None
+    accountable_contact: Annotated[Clean, Field(max_length=200)] | None = None
+    vendor: Annotated[Clean, Field(max_length=200)] | None = None
     status: str | None = None
     pilot_start: date | None = None
     pilot_end: date | None = None
-    district: Annotated[str | None, Field(max_length=64)] = None
+    district: Annotated[str, Field(max_length=64)] | None = None
     mobile: bool | None = None
     area: dict[str, Any] | None = None
-    lat: Annotated[float | None, Field(ge=-90, le=90, allow_inf_nan=False)] = None
-    lon: Annotated[float | None, Field(ge=-180, le=180, allow_inf_nan=False)] = None
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
 
 
 class VersionOut(BaseModel):

@@ -89,7 +89,7 @@ class MergeOut(BaseModel):
 
 class StatusIn(StrictIn):
     status: ConcernStatus
-    reason: CleanText | None = Field(default=None, max_length=2000,
+    reason: Annotated[CleanText, Field(max_length=2000)] | None = Field(default=None,
                                      description="required for not_responsible: who is responsible")
 
 
@@ -99,7 +99,7 @@ class CategoryIn(StrictIn):
 
 class ReplyIn(StrictIn):
     text: CleanText = Field(min_length=1, max_length=3500)
-    language: str | None = Field(default=None, pattern=r"^(en|es)$")
+    language: Annotated[str, Field(pattern=r"^(en|es)$")] | None = None
 
 
 class ApiKeyIn(StrictIn):
@@ -168,10 +168,10 @@ class TrendsOut(BaseModel):
 
 
 class AnnouncementIn(StrictIn):
-    deployment: str | None = Field(default=None, max_length=32, examples=["AV-001"])
-    district: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    deployment: Annotated[str, Field(max_length=32, examples=["AV-001"])] | None = None
+    district: Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9_-]+$")] | None = None
     text: CleanText = Field(min_length=1, max_length=3500)
-    language: str | None = Field(default=None, pattern=r"^(en|es)$",
+    language: Annotated[str, Field(pattern=r"^(en|es)$")] | None = Field(default=None,
                                  description="the text's language; residents get it framed in their own")
 
 

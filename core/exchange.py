@@ -108,24 +108,35 @@ def from_csv_row(row: dict[str, str | None]) -> dict[str, Any]:
 
 def read_csv(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
     """Parse CSV text into (line number, record or the reason it is malformed)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"code", "name", "technology", "status", "lat", "lon"} - set(reader.fieldnames or [])
+    if "\x00" in text:
+        raise Invalid("the file contains NUL characters")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = set(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise Invalid(f"the CSV header is not readable: {exc}") from exc
+    missing = {"code", "name", "technology", "status", "lat", "lon"} - header
     if missing:
         raise Invalid(f"the CSV header lacks {', '.join(sorted(missing))}")
-    unknown = set(reader.fieldnames or []) - set(CSV_COLUMNS)
+    unknown = header - set(CSV_COLUMNS)
     if unknown:
         raise Invalid(f"the CSV header has unknown columns {', '.join(sorted(unknown))}")
     rows: list[tuple[int, dict[str, Any] | Invalid]] = []
-    for row in reader:
-        try:
-            rows.append((reader.line_num, from_csv_row(row)))
-        except Invalid as exc:
-            rows.append((reader.line_num, exc))
+    try:
+        for row in reader:
+            try:
+                rows.append((reader.line_num, from_csv_row(row)))
+            except Invalid as exc:
+                rows.append((reader.line_num, exc))
+    except csv.Error as exc:
+        raise Invalid(f"not readable as CSV near line {reader.line_num}: {exc}") from exc
     return rows
 
 
 def read_geojson(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
     """Parse a FeatureCollection into (feature number, record or the reason it is malformed)."""
+    if "\x00" in text:
+        raise Invalid("the file contains NUL characters")
     try:
         data = json.loads(text)
     except ValueError as exc:

@@ -138,3 +138,17 @@ def test_real_uvicorn_socket_smoke(db: Database, settings: Settings) -> None:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_nul_characters_are_refused_before_any_query(client: TestClient) -> None:
+    for path in ("/api/v1/deployments?text=cam%00era", "/api/v1/deployments/AQ%00-017"):
+        response = client.get(path)
+        assert response.status_code == 422 and "NUL" in response.json()["detail"]
+
+
+def test_unreadable_csv_is_a_reason_not_a_crash() -> None:
+    from core import exchange
+    from core.errors import Invalid
+
+    with pytest.raises(Invalid, match="not readable as CSV"):
+        exchange.read_csv("code,name,technology,status,lat,lon\nAQ-1," + "x" * 200_000 + ",camera,active,1,2\n")
