@@ -26,6 +26,7 @@ from api.schemas_staff import (
 from core import audit, exports, triage
 from core.db import Database
 from core.deployments import normalize_code
+from core.i18n import t
 from core.models import Category, Concern, ConcernStatus, Deployment, District, Label
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -193,3 +194,11 @@ def merge(session: WriteSession, who: Staff, reference: str, body: MergeIn) -> d
     audit.record(session, principal=who.name, role=who.role.value, action="concern.merge", target=survivor.reference,
                  detail={"duplicate": duplicate.reference})
     return {"survivor": _detail(session, survivor), "duplicate": duplicate.reference}
+
+
+@router.get("/reply-templates", summary="Reply templates per status (staff), from prompts/")
+def reply_templates(_who: Staff, language: Annotated[str, Query(pattern=r"^(en|es)$")] = "en",
+                    reference: Annotated[str, Query(max_length=16)] = "{reference}") -> dict[str, str]:
+    """The text staff start a reply from, for each status that is announced to the resident."""
+    return {status.value: t(language, f"reply-template-{status.value}", reference=reference)
+            for status in ConcernStatus if status is not ConcernStatus.NEW}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.app import create_app
 from core import apikeys
 from core.db import Database
-from core.models import ApiKey, Outbox, Role
+from core.models import ApiKey, ConcernStatus, Outbox, Role
 from core.settings import Settings
 from tests import builders
 
@@ -292,3 +292,12 @@ def test_announcements_reach_each_follower_once(client: TestClient, keys: dict[s
                        headers=h).status_code == 404
     assert client.post("/api/v1/announcements", json={"deployment": "CAM-104", "text": "x"},
                        headers=auth(keys["organizer"])).status_code == 403
+
+
+def test_reply_templates_per_status_in_both_languages(client: TestClient, keys: dict[str, str]) -> None:
+    h = auth(keys["staff"])
+    en = client.get("/api/v1/reply-templates", params={"reference": "C-7K2Q9"}, headers=h).json()
+    es = client.get("/api/v1/reply-templates", params={"language": "es"}, headers=h).json()
+    assert set(en) == set(es) == {s.value for s in ConcernStatus} - {"new"}
+    assert "C-7K2Q9" in en["resolved"] and en["resolved"] != es["resolved"]
+    assert client.get("/api/v1/reply-templates", headers=auth(keys["organizer"])).status_code == 403
