@@ -33,6 +33,17 @@ def _policy(settings: Settings):  # type: ignore[no-untyped-def]
                         concerns_per_hour=settings.concerns_per_hour)
 
 
+def _operator() -> str:
+    """Who runs the command, for versions and the audit log (the operating-system user)."""
+    return f"cli:{getpass.getuser()}"
+
+
+def _audit(session, action: str, target: str, detail: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    from core import audit
+
+    audit.record(session, principal=_operator(), role="admin", action=action, target=target, detail=detail)
+
+
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     schema.upgrade(settings.database_url, args.revision)
     print(f"database at revision {args.revision}: {_safe_url(settings.database_url)}")
@@ -84,7 +95,9 @@ def cmd_deployments_import(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     database = _database(settings)
     with database.transaction() as session:
-        report = import_records(session, rows=rows, actor=f"cli:{getpass.getuser()}")
+        report = import_records(session, rows=rows, actor=_operator())
+        _audit(session, "deployment.import", str(path.name), {"created": report.created, "updated": report.updated,
+                                                              "rejected": len(report.rejected)})
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
@@ -116,6 +129,7 @@ def cmd_apikey_create(settings: Settings, args: argparse.Namespace) -> int:
     database = _database(settings)
     with database.transaction() as session:
         key, token = apikeys.create(session, role=Role(args.role), principal=args.name)
+        _audit(session, "apikey.create", str(key.id), {"role": key.role, "principal": key.principal})
     print(f"created {key.role} key #{key.id} for {key.principal!r} (shown once; store it safely):")
     print(token)
     return 0
@@ -141,6 +155,7 @@ def cmd_apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
     database = _database(settings)
     with database.transaction() as session:
         key = apikeys.revoke(session, key_id=args.id)
+        _audit(session, "apikey.revoke", str(key.id), {})
     print(f"revoked key #{key.id} ({key.role}, {key.principal!r})")
     return 0
 

@@ -64,6 +64,14 @@ def test_import_export_and_keys(tmp_path: Path, database_url: str) -> None:
     assert created.returncode == 0 and key.startswith("cp_") and " " not in key
     listing = run("apikey", "list", cwd=tmp_path, url=database_url).stdout
     assert "ops team" in listing and key not in listing
+    from core.db import Database
+    from core.models import AuditEvent
+
+    database = Database(database_url)
+    with database.reading() as s:
+        actions = [e.action for e in s.query(AuditEvent).order_by(AuditEvent.id)]
+    database.dispose()
+    assert actions == ["deployment.import", "apikey.create"]  # command-line writes are audited too
 
 
 def test_production_refuses_to_start_without_secrets(tmp_path: Path, database_url: str) -> None:
