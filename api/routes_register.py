@@ -55,9 +55,8 @@ def near(
 ) -> dict[str, Any]:
     """The nearest deployments within radius_m metres, nearest first, with exact distances."""
     hits = deployments.nearby(session, lat=lat, lon=lon, radius_m=radius_m, limit=limit)
-    slugs = deployments.slugs_by_id(session) if hits else {}
-    return {"items": [{**deployments.to_record(h.deployment, slugs.get(h.deployment.district_id or 0)),
-                       "distance_m": round(h.distance_m, 1)} for h in hits]}
+    return {"items": [{**deployments.to_record(h.deployment, h.district), "distance_m": round(h.distance_m, 1)}
+                      for h in hits]}
 
 
 @router.get("/deployments.geojson", summary="The whole register as an RFC 7946 FeatureCollection",

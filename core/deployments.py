@@ -465,6 +465,7 @@ def rank_by_words(deployments: list[Deployment], text_: str) -> list[Deployment]
 class Nearby:
     deployment: Deployment
     distance_m: float
+    district: str | None = None  # the district's slug
 
 
 def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: int = 10) -> list[Nearby]:
@@ -486,9 +487,11 @@ def nearby(session: Session, *, lat: float, lon: float, radius_m: float, limit: 
         ids = [i for _, i in ranked[:limit]]
     if not ids:
         return []
-    found = session.scalars(select(Deployment).where(Deployment.id.in_(ids))).all()
-    hits = sorted((d, x.id, x) for x in found if (d := haversine_m(lat, lon, x.lat, x.lon)) <= radius_m)
-    return [Nearby(x, d) for d, _, x in hits[:limit]]
+    found = session.execute(select(Deployment, District.slug)
+                            .outerjoin(District, Deployment.district_id == District.id)
+                            .where(Deployment.id.in_(ids))).all()
+    hits = sorted((d, x.id, x, slug) for x, slug in found if (d := haversine_m(lat, lon, x.lat, x.lon)) <= radius_m)
+    return [Nearby(x, d, slug) for d, _, x, slug in hits[:limit]]
 
 
 # SQLite's R*Tree keeps 32-bit floats, rounded outwards: a stored box is within ~1.7 m of the true point on each

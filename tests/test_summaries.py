@@ -155,3 +155,14 @@ def test_erase_removes_quotes_from_summaries(db: Database, data: dict[str, objec
     with db.reading() as s:
         summary = summaries.get(s, iso_week="2026-W47", zone=UTC_ZONE)
     assert mine not in [q["reference"] for q in summary["quotes"]["privacy"]]
+
+
+def test_large_categories_are_quoted_from_an_even_deterministic_sample(db: Database, data: dict[str, object],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(summaries, "QUOTE_SAMPLE", 2)
+    with db.reading() as s:
+        first = summaries.typical_references(s, iso_week="2026-W47", category="privacy")
+        again = summaries.typical_references(s, iso_week="2026-W47", category="privacy")
+    privacy = data["privacy"]
+    assert first == again and len(first) == 2
+    assert set(first) == {privacy[0], privacy[2]}  # every second of the four, in id order
