@@ -51,6 +51,7 @@ class NearbyPage(BaseModel):
 
 
 def _no_nul(value: str) -> str:
+    """Refuse NUL characters (PostgreSQL cannot store them)."""
     if "\x00" in value:
         raise ValueError("NUL characters are not accepted")
     return value

@@ -5,18 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import Clean as CleanText
 from core.models import Category, ConcernStatus, Role
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("NUL characters are not accepted")
-    return value
-
-
-CleanText = Annotated[str, AfterValidator(_no_nul)]
 
 
 class StrictIn(BaseModel):
