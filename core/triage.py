@@ -28,8 +28,12 @@ MAX_REPLY_CHARS = 3500
 
 
 def change_status(session: Session, *, concern: Concern, status: ConcernStatus, actor: str,
-                  reason: str | None = None, now: datetime | None = None) -> ConcernEvent:
-    """Move a concern to a new status and record who did it and why."""
+                  reason: str | None = None, now: datetime | None = None, notify: bool = True) -> ConcernEvent:
+    """Move a concern to a new status, record who did it and why, and queue a notice for the resident.
+
+    The reason reaches the resident only for not_responsible (it names who is); otherwise it is a staff note.
+    `notify=False` is for callers that tell the resident themselves (a merge sends its own notice).
+    """
     now = now or utcnow()
     current = ConcernStatus(concern.status)
     if status is current:
@@ -45,6 +49,14 @@ def change_status(session: Session, *, concern: Concern, status: ConcernStatus, 
     concern.updated_at = now
     concern.closed_at = None if status.is_open else now
     session.flush()
+    resident = session.get(Resident, concern.resident_id) if notify and concern.resident_id else None
+    if resident is not None and resident.chat_id is not None and resident.active:
+        payload = {"reference": concern.reference, "status": status.value}
+        if status is ConcernStatus.NOT_RESPONSIBLE:
+            payload["reason"] = (reason or "").strip()
+        session.add(Outbox(resident_id=resident.id, kind="concern_status", payload=payload, created_at=now,
+                           not_before=now, dedupe_key=f"status:{event.id}"))
+        session.flush()
     return event
 
 
@@ -220,7 +232,7 @@ def merge(session: Session, *, first: Concern, second: Concern, actor: str, now:
                              to_value=survivor.reference, actor=actor, created_at=now))
     if ConcernStatus(duplicate.status) is not ConcernStatus.DUPLICATE:
         change_status(session, concern=duplicate, status=ConcernStatus.DUPLICATE, actor=actor,
-                      reason=f"merged into {survivor.reference}", now=now)
+                      reason=f"merged into {survivor.reference}", now=now, notify=False)
     duplicate.merged_into_id = survivor.id
     # Concerns merged earlier into the duplicate follow it into the survivor, so one chain never forks.
     for earlier in session.scalars(select(Concern).where(Concern.merged_into_id == duplicate.id)):

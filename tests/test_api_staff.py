@@ -116,8 +116,8 @@ def test_triage_reply_and_audit(client: TestClient, keys: dict[str, str], refere
     detail = client.get(f"/api/v1/concerns/{ref}", headers=h).json()
     assert detail["replies"][0]["delivery"] == "queued" and detail["first_reply_at"]
     with db.reading() as s:
-        queued = s.scalars(select(Outbox)).all()
-        assert [(o.kind, o.payload["reference"]) for o in queued] == [("staff_reply", ref)]
+        queued = s.scalars(select(Outbox).order_by(Outbox.id)).all()
+        assert [(o.kind, o.payload["reference"]) for o in queued] == [("concern_status", ref), ("staff_reply", ref)]
     events = client.get("/api/v1/audit", headers=auth(keys["admin"])).json()["items"]
     assert [e["action"] for e in events][:3] == ["concern.reply", "concern.category", "concern.status"]
     assert all(e["principal"] == "staff desk" for e in events[:3])
