@@ -1,0 +1,17 @@
+# Messages the outbox delivers to residents and staff chats (Telegram HTML: the code escapes every variable).
+outbox-reply-header = Reply from the city about your concern { $reference }:
+outbox-status = Your concern { $reference } is now: { $status }.
+outbox-status-not-responsible = Your concern { $reference } is about something the city does not run. Who is responsible:
+outbox-merged-survivor = Your concern { $reference } is about the same thing as { $other }, so we joined them: you will hear about both here.
+outbox-merged-duplicate = Your concern { $reference } is about the same thing as { $into }, so we joined them: you will hear about it under { $into }.
+outbox-announcement-deployment = News from the city about { $code }, which you follow:
+outbox-announcement-district = News from the city about { $district }, a district you follow:
+outbox-announcement = News from the city:
+outbox-deployment-created = New in the register: { $name } ({ $code }), status { $status }. Type { $code } to see what it collects and who is accountable.
+outbox-deployment-changed = { $name } ({ $code }) changed in the register: { $count ->
+    [one] one detail was updated
+   *[other] { $count } details were updated
+}; status { $status }. Type { $code } to see its card.
+outbox-satisfaction = Your concern { $reference } was closed a few days ago. Did the city's answer help you?
+outbox-satisfaction-yes = Yes, it helped
+outbox-satisfaction-no = No, reopen it
