@@ -216,6 +216,11 @@ class Resident(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Opt-in: the last shared location, coarsened (~250 m), kept 30 days, for campaign targeting.
+    keep_location: Mapped[bool] = mapped_column(Boolean, default=False)
+    location_lat: Mapped[float | None] = mapped_column(Float)
+    location_lon: Mapped[float | None] = mapped_column(Float)
+    location_until: Mapped[datetime | None]
 
 
 class Concern(Base):
@@ -358,3 +363,26 @@ class WeeklySummary(Base):
     iso_week: Mapped[str] = mapped_column(String(8), unique=True)
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlowState(Base):
+    """Where a resident is in a bot flow (a draft concern and its step); redacted text only, expires."""
+
+    __tablename__ = "flow_state"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update the bot has handled, so a redelivered one is handled once (kept 48 h)."""
+
+    __tablename__ = "processed_update"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, Table, delete, select, update
@@ -94,7 +95,8 @@ def export(session: Session, *, resident: Resident) -> dict[str, Any]:
                      "chat_id_kept": resident.chat_id is not None},
     }
     for table, column in _tables_about_residents():
-        rows = session.execute(select(table).where(table.c[column] == resident.id).order_by(table.c.id)).mappings()
+        rows = session.execute(select(table).where(table.c[column] == resident.id)
+                               .order_by(*table.primary_key.columns)).mappings()
         document[table.name] = [_row(r) for r in rows]
     concern_ids = [c["id"] for c in document.get("concern", [])]
     if concern_ids:
@@ -140,3 +142,45 @@ def erase(session: Session, *, resident: Resident, now: datetime | None = None) 
     report.rows_deleted["resident"] = 1
     session.expunge(resident)
     return report
+
+
+def set_notifications(session: Session, *, resident: Resident, on: bool) -> Resident:
+    """Switch campaign invitations and follow notices on or off (needs consent to switch on)."""
+    if on and resident.consent_at is None:
+        raise Invalid("notifications need consent")
+    resident.notifications = on
+    return resident
+
+
+# DESIGN.md, Residents' data: a kept location is coarsened to about 250 m and kept 30 days.
+LOCATION_GRID_M = 250.0
+LOCATION_KEEP = timedelta(days=30)
+_METRES_PER_DEGREE = 111_320.0
+
+
+def coarsen(lat: float, lon: float, grid_m: float = LOCATION_GRID_M) -> tuple[float, float]:
+    """Snap a point to the centre of its cell of a ~grid_m metre grid."""
+    lat_step = grid_m / _METRES_PER_DEGREE
+    lat_c = (math.floor(lat / lat_step) + 0.5) * lat_step
+    lon_step = grid_m / (_METRES_PER_DEGREE * max(math.cos(math.radians(lat_c)), 0.01))
+    lon_c = (math.floor(lon / lon_step) + 0.5) * lon_step
+    return round(max(-90.0, min(90.0, lat_c)), 6), round(((lon_c + 180.0) % 360.0) - 180.0, 6)
+
+
+def set_keep_location(session: Session, *, resident: Resident, on: bool) -> Resident:
+    """Opt in or out of keeping the last shared location; opting out forgets it at once."""
+    if on and resident.consent_at is None:
+        raise Invalid("keeping a location needs consent")
+    resident.keep_location = on
+    if not on:
+        resident.location_lat = resident.location_lon = resident.location_until = None
+    return resident
+
+
+def remember_location(session: Session, *, resident: Resident, lat: float, lon: float, now: datetime) -> bool:
+    """Keep a coarsened copy of a shared location when the resident opted in; return whether it was kept."""
+    if not resident.keep_location or resident.consent_at is None:
+        return False
+    resident.location_lat, resident.location_lon = coarsen(lat, lon)
+    resident.location_until = now + LOCATION_KEEP
+    return True

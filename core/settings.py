@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     api_rate_per_address: str = "300/minute"
     api_rate_per_key: str = "1200/minute"
+    # Multiplies every wait taken for Telegram's limits (retry_after, backoff, pacing); tests set it below 1.
+    pacing_scale: float = Field(default=1.0, gt=0, le=1)
+    # Replies to a resident's own messages: a per-chat pace, not the bulk rate (bulk goes through the outbox).
+    bot_per_chat_rate: float = Field(default=1.0, gt=0, le=1000)
+    emulator_port: int = Field(default=8081, ge=1, le=65535)
 
     @field_validator("api_rate_per_address", "api_rate_per_key")
     @classmethod
