@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from core import nlp
 from core.deployments import locate_district
-from core.errors import Invalid, RateLimited
+from core.errors import Invalid, NotFound, RateLimited
 from core.geo import valid_point
-from core.models import Category, Concern, ConcernKind, ConcernStatus, Deployment, Resident, utcnow
+from core.models import Category, Concern, ConcernEvent, ConcernKind, ConcernStatus, Deployment, Resident, utcnow
+from core.nlp.text import words as nlp_words
 from core.timeutil import iso_week_of, local_date
 
 # Crockford's base32 without I, L, O, U: readable aloud, no look-alikes.
@@ -165,3 +166,90 @@ def _insert(session: Session, values: dict[str, Any]) -> Concern:
     make_transient_to_detached(concern)
     session.add(concern)
     return concern
+
+
+def check_rate(session: Session, *, resident: Resident, policy: IntakePolicy, now: datetime | None = None) -> None:
+    """Raise RateLimited when the resident has reached the hourly limit (before they write a draft)."""
+    _check_rate(session, resident, policy, now or utcnow())
+
+
+# DESIGN.md, Heuristics: same resident, deployment and category, within 7 days, token Jaccard >= 0.5.
+DUPLICATE_WINDOW = timedelta(days=7)
+DUPLICATE_JACCARD = 0.5
+
+
+def jaccard(a: str, b: str) -> float:
+    """Token Jaccard similarity of two texts (lower-case, accent-folded words)."""
+    left, right = set(nlp_words(a)), set(nlp_words(b))
+    if not left or not right:
+        return 0.0
+    return len(left & right) / len(left | right)
+
+
+def find_near_duplicate(session: Session, *, resident: Resident, deployment_id: int | None, category: str,
+                        text: str, now: datetime | None = None) -> Concern | None:
+    """Return the resident's recent concern that the new text nearly repeats (the most similar), or None."""
+    now = now or utcnow()
+    query = (select(Concern).where(Concern.resident_id == resident.id, Concern.category == category,
+                                   Concern.created_at >= now - DUPLICATE_WINDOW, Concern.text != "")
+             .order_by(Concern.created_at.desc()).limit(50))
+    query = query.where(Concern.deployment_id.is_(None) if deployment_id is None
+                        else Concern.deployment_id == deployment_id)
+    best: tuple[float, Concern] | None = None
+    for candidate in session.scalars(query):
+        score = jaccard(candidate.text, text)
+        if score >= DUPLICATE_JACCARD and (best is None or score > best[0]):
+            best = (score, candidate)
+    return best[1] if best else None
+
+
+MAX_ADDITIONS = 20
+
+
+def add_to(session: Session, *, concern: Concern, resident: Resident, text: str, policy: IntakePolicy,
+           now: datetime | None = None) -> ConcernEvent:
+    """Add a resident's follow-up text (redacted) to their own concern's history."""
+    if concern.resident_id != resident.id:
+        raise NotFound("no such concern of yours")
+    analysis = nlp.analyze(text, prior_language=resident.language, region=policy.phone_region)
+    count = session.scalar(select(func.count()).select_from(ConcernEvent).where(
+        ConcernEvent.concern_id == concern.id, ConcernEvent.kind == "addition")) or 0
+    if count >= MAX_ADDITIONS:
+        raise RateLimited(f"at most {MAX_ADDITIONS} additions to one concern", limit=MAX_ADDITIONS)
+    now = now or utcnow()
+    event = ConcernEvent(concern_id=concern.id, kind="addition", reason=analysis.text, actor="resident",
+                         created_at=now)
+    session.add(event)
+    concern.updated_at = now
+    session.flush()
+    return event
+
+
+def answer_satisfaction(session: Session, *, concern: Concern, resident: Resident, satisfied: bool,
+                        reason: str | None = None, policy: IntakePolicy, now: datetime | None = None) -> bool:
+    """Record whether the resident is satisfied; "no" with a reason reopens a closed concern. Return reopened."""
+    if concern.resident_id != resident.id:
+        raise NotFound("no such concern of yours")
+    now = now or utcnow()
+    concern.satisfied = satisfied
+    concern.satisfaction_at = now
+    concern.updated_at = now
+    if satisfied or reason is None or ConcernStatus(concern.status).is_open:
+        session.flush()
+        return False
+    redacted = nlp.analyze(reason, prior_language=resident.language, region=policy.phone_region).text
+    session.add(ConcernEvent(concern_id=concern.id, kind="status", from_value=concern.status,
+                             to_value=ConcernStatus.REOPENED.value, reason=redacted, actor="resident",
+                             created_at=now))
+    concern.status = ConcernStatus.REOPENED.value
+    concern.closed_at = None
+    session.flush()
+    return True
+
+
+def list_mine(session: Session, *, resident: Resident, offset: int = 0, limit: int = 5) -> tuple[list[Concern], int]:
+    """The resident's concerns, newest first, a page at a time, with the total."""
+    total = session.scalar(select(func.count()).select_from(Concern).where(Concern.resident_id == resident.id)) or 0
+    rows = list(session.scalars(select(Concern).where(Concern.resident_id == resident.id)
+                                .order_by(Concern.created_at.desc(), Concern.id.desc()).offset(offset).limit(limit)))
+    return rows, int(total)

@@ -1,0 +1,149 @@
+"""What the bot hands the conversation (an event) and what it gets back (replies to send), transport-free."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import flows, residents
+from core.concerns import IntakePolicy
+from core.i18n import t
+from core.models import FlowState, Resident
+
+# Telegram's limits, which every reply respects (the emulator checks them as Telegram does).
+MAX_MESSAGE_CHARS = 4096
+MAX_CALLBACK_BYTES = 64
+PREVIEW_CHARS = 600
+
+
+class Safe(str):
+    """Text that is already HTML (rendered from prompts): inserted without escaping."""
+
+
+def tr(language: str | None, key: str, **args: Any) -> Safe:
+    """Render a prompt as Telegram HTML: the prompt's own markup kept, every variable escaped."""
+    escaped = {k: v if isinstance(v, Safe) or not isinstance(v, str) else html.escape(v, quote=False)
+               for k, v in args.items()}
+    return Safe(t(language, key, **escaped))
+
+
+def cut(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """Shorten resident text for a preview (before escaping), marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.data is not None and not 0 < len(self.data.encode()) <= MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {self.data!r}")
+
+
+@dataclass
+class Document:
+    filename: str
+    content: bytes
+    caption: str | None = None
+
+
+@dataclass
+class Reply:
+    """One message to send: HTML text, inline buttons, an optional reply keyboard or document."""
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    ask_location: str | None = None  # label of a reply-keyboard button that sends the location
+    keyboard_extra: str | None = None  # a second reply-keyboard button that sends its label as text
+    remove_keyboard: bool = False
+    document: Document | None = None
+    edit: bool = False  # replace the message whose button was pressed instead of sending a new one
+
+    def __post_init__(self) -> None:
+        if len(self.text) > MAX_MESSAGE_CHARS:
+            raise ValueError(f"a reply over {MAX_MESSAGE_CHARS} characters")
+
+
+@dataclass(frozen=True)
+class Env:
+    """Who wrote and the settings the conversation depends on."""
+
+    secret: bytes
+    policy: IntakePolicy
+    user_id: int
+    chat_id: int
+    now: datetime
+    bot_id: int = 0
+    update_id: int | None = None
+    language_code: str | None = None
+    bot_username: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the resident did: kind is command, text, location, callback or attachment."""
+
+    kind: str
+    text: str = ""
+    args: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    attachment: str | None = None
+
+
+@dataclass
+class Turn:
+    """One update being handled: the session, the resident, their flow, the replies so far."""
+
+    session: Session
+    env: Env
+    resident: Resident
+    flow: FlowState | None
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.resident.language or "en"
+
+    def t(self, key: str, **args: Any) -> Safe:
+        return tr(self.lang, key, **args)
+
+    def say(self, key: str, *, buttons: list[list[Button]] | None = None, **args: Any) -> Reply:
+        reply = Reply(self.t(key, **args), buttons or [])
+        self.replies.append(reply)
+        return reply
+
+    def button(self, key: str, data: str, **args: Any) -> Button:
+        return Button(self.t(key, **args), data)
+
+    def set_flow(self, flow: str, step: str, data: dict[str, Any]) -> None:
+        self.flow = flows.put(self.session, resident=self.resident, flow=flow, step=step, data=data,
+                              now=self.env.now)
+
+    def end_flow(self) -> None:
+        flows.clear(self.session, resident=self.resident)
+        self.flow = None
+
+    def in_flow(self, flow: str, step: str | None = None) -> bool:
+        return self.flow is not None and self.flow.flow == flow and (step is None or self.flow.step == step)
+
+    @property
+    def consented(self) -> bool:
+        return self.resident.consent_at is not None
+
+
+def resident_for(session: Session, env: Env) -> Resident:
+    """The resident behind the update; the chat id is kept only once they have consented."""
+    language = env.language_code[:2].lower() if env.language_code else None
+    resident = residents.get_or_create(session, secret=env.secret, telegram_user_id=env.user_id,
+                                       language=language if language in residents.LANGUAGES else None)
+    if resident.consent_at is not None and resident.chat_id != env.chat_id:
+        resident.chat_id = env.chat_id
+    return resident

@@ -1,0 +1,224 @@
+"""Finding a deployment (code, location, words), its card, and plain questions answered from the record."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import concerns, follows
+from core.conversation.base import Button, Safe, Turn, cut
+from core.deployments import SearchFilters, nearby, normalize_code, rank_by_words, search
+from core.errors import DomainError
+from core.models import ConcernKind, Deployment, District
+from core.nlp.lexicon import load_json
+from core.nlp.terms import TermMatcher
+from core.nlp.text import words
+from core.vocab import vocabularies
+
+NEAR_RADIUS_M = 1500.0
+NEAR_LIMIT = 8
+SEARCH_LIMIT = 8
+
+
+def deployment_by_code(session: Session, raw: str) -> Deployment | None:
+    code = normalize_code(raw.strip())
+    if code is None:
+        return None
+    return session.scalar(select(Deployment).where(Deployment.code == code))
+
+
+def _labels(turn: Turn, field: str, ids: list[str] | None) -> str | None:
+    if not ids:
+        return None
+    vocab = vocabularies()
+    return ", ".join(vocab.label(field, i, turn.lang) for i in ids)
+
+
+def _value(turn: Turn, value: Any) -> Any:
+    return turn.t("not-published") if value is None or value == "" else value
+
+
+def card_lines(turn: Turn, d: Deployment) -> dict[str, Safe]:
+    """Every line of the card, keyed by the field it answers (questions pick from these)."""
+    vocab = vocabularies()
+
+    def line(label_key: str, value: Any) -> Safe:
+        return turn.t("card-line", label=turn.t(label_key), value=_value(turn, value))
+
+    if d.retention_days is None:
+        retention: Any = None
+    elif d.retention_days == 0:
+        retention = turn.t("retention-none")
+    else:
+        retention = turn.t("retention-days", days=d.retention_days)
+    personal = None if d.personal_data is None else turn.t("personal-yes" if d.personal_data else "personal-no")
+    pilot = None
+    if d.pilot_start or d.pilot_end:
+        pilot = turn.t("card-pilot-dates", start=_value(turn, d.pilot_start and d.pilot_start.isoformat()),
+                       end=_value(turn, d.pilot_end and d.pilot_end.isoformat()))
+    links = " ".join(u for u in (d.info_url, d.privacy_url) if u) or None
+    what = vocab.label("technology", d.technology, turn.lang)
+    if d.description:
+        what = f"{what}: {d.description}"
+    return {
+        "what": line("card-what", what),
+        "why": line("card-why", _labels(turn, "purpose", d.purposes)),
+        "who": line("card-who", d.accountable_org),
+        "contact": line("card-contact", d.accountable_contact),
+        "data": line("card-data", _labels(turn, "data_type", d.data_types)),
+        "personal": line("card-personal", personal),
+        "processing": line("card-processing", _labels(turn, "processing", d.processing)),
+        "access": line("card-access", _labels(turn, "access", d.access)),
+        "storage": line("card-storage", _labels(turn, "storage", d.storage)),
+        "retention": line("card-retention", retention),
+        "status": line("card-status", turn.t(f"status-{d.status}")),
+        "pilot": line("card-pilot", pilot),
+        "links": line("card-links", links),
+    }
+
+
+def card_buttons(turn: Turn, d: Deployment) -> list[list[Button]]:
+    following = turn.consented and follows.is_following(turn.session, resident=turn.resident, deployment=d)
+    return [
+        [turn.button("button-report", f"r:{d.code}"), turn.button("button-ask", f"q:{d.code}")],
+        [turn.button("button-unfollow" if following else "button-follow", f"{'u' if following else 'f'}:{d.code}"),
+         turn.button("button-nearby", "n")],
+    ]
+
+
+def show_card(turn: Turn, d: Deployment) -> None:
+    """Send the deployment's card and remember it as the one being looked at."""
+    lines = card_lines(turn, d)
+    body = Safe("\n".join(lines.values()))
+    turn.say("card", buttons=card_buttons(turn, d), name=d.name, code=d.code, body=body)
+    if not turn.in_flow("report"):
+        turn.set_flow("browse", "card", {"code": d.code})
+
+
+def open_code(turn: Turn, raw: str, *, from_start: bool = False) -> bool:
+    """Open the card for a typed or deep-linked code; return False when the text is not a code."""
+    if normalize_code(raw.strip()) is None:
+        return False
+    d = deployment_by_code(turn.session, raw)
+    if d is None:
+        turn.say("code-unknown", code=normalize_code(raw.strip()) or raw)
+        return True
+    show_card(turn, d)
+    return True
+
+
+def ask_location(turn: Turn, key: str = "near-ask") -> None:
+    reply = turn.say(key)
+    reply.ask_location = turn.t("near-button")
+
+
+def show_nearby(turn: Turn, lat: float, lon: float) -> None:
+    hits = nearby(turn.session, lat=lat, lon=lon, radius_m=NEAR_RADIUS_M, limit=NEAR_LIMIT)
+    if not hits:
+        reply = turn.say("near-none", km=NEAR_RADIUS_M / 1000)
+        reply.remove_keyboard = True
+        return
+    rows = []
+    for hit in hits:
+        distance = (turn.t("distance-metres", metres=round(hit.distance_m)) if hit.distance_m < 1000
+                    else turn.t("distance-km", km=f"{hit.distance_m / 1000:.1f}"))
+        rows.append([Button(turn.t("near-item", code=hit.deployment.code, name=cut(hit.deployment.name, 40),
+                                   distance=distance), f"c:{hit.deployment.code}")])
+    reply = turn.say("near-list", buttons=rows, count=len(hits))
+    reply.remove_keyboard = True
+
+
+def search_words(turn: Turn, text: str) -> bool:
+    """Search the register for the words; offer the matches. Return False when nothing matched."""
+    page = search(turn.session, filters=SearchFilters(text=text[:200]), limit=50)
+    found = rank_by_words(list(page.items), text)[:SEARCH_LIMIT]
+    if not found:
+        return False
+    rows = [[Button(turn.t("search-item", code=d.code, name=cut(d.name, 48)), f"c:{d.code}")] for d in found]
+    turn.say("search-results", buttons=rows, count=len(found))
+    return True
+
+
+# ---- questions about a card -------------------------------------------------------------------------------
+
+# Which card lines answer each intent (prompts/<lang>/intents.json lists the phrases).
+INTENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "recording": ("personal", "data", "processing"),
+    "access": ("access", "processing"),
+    "retention": ("retention", "storage"),
+    "storage": ("storage", "retention"),
+    "contact": ("who", "contact"),
+    "pilot_end": ("status", "pilot"),
+    "purpose": ("what", "why"),
+    "personal": ("personal", "data"),
+    "vendor": ("who",),
+}
+
+
+@cache
+def _intents(language: str) -> TermMatcher:
+    data = load_json(language, "intents.json")["intents"]
+    unknown = set(data) - set(INTENT_FIELDS)
+    if unknown:
+        raise ValueError(f"prompts/{language}/intents.json names unknown intents: {sorted(unknown)}")
+    return TermMatcher.build_groups(data)
+
+
+def match_intent(text: str, language: str | None) -> str | None:
+    """The question's intent (the longest matching phrase wins; ties by list order), or None."""
+    tokens = words(text)
+    best: tuple[int, float, str] | None = None
+    for lang in dict.fromkeys([language or "en", "en", "es"]):
+        if lang not in ("en", "es"):
+            continue
+        for hit in _intents(lang).hits(tokens):
+            score = (hit.end - hit.start, hit.weight, hit.group)
+            if best is None or score[:2] > best[:2]:
+                best = score
+        if best is not None:
+            break
+    return best[2] if best else None
+
+
+def answer_question(turn: Turn, d: Deployment, text: str, *, store_unanswered: bool) -> bool:
+    """Answer from the record; store an unanswerable question for staff. Return False if neither happened."""
+    intent = match_intent(text, turn.resident.language)
+    if intent is not None:
+        lines = card_lines(turn, d)
+        body = Safe("\n".join(lines[f] for f in INTENT_FIELDS[intent]))
+        turn.say("answer", buttons=card_buttons(turn, d), name=d.name, code=d.code, body=body)
+        return True
+    if not store_unanswered:
+        return False
+    store_question(turn, d, text)
+    return True
+
+
+def store_question(turn: Turn, d: Deployment | None, text: str) -> None:
+    """File a question the bot cannot answer as a concern of kind "question", so staff see it."""
+    key = f"tg:{turn.env.bot_id}:{turn.env.update_id}" if turn.env.update_id is not None else None
+    try:
+        with turn.session.begin_nested():
+            concern = concerns.submit(turn.session, text=text, policy=turn.env.policy,
+                                      resident=turn.resident if turn.consented else None, deployment=d,
+                                      kind=ConcernKind.QUESTION, idempotency_key=key, now=turn.env.now)
+    except DomainError as exc:
+        from core.conversation.errors import explain
+
+        explain(turn, exc)
+        return
+    turn.say("question-stored" if turn.consented else "question-stored-anonymous", reference=concern.reference)
+
+
+def district_by_words(session: Session, text: str) -> District | None:
+    wanted = " ".join(words(text.replace("-", " ")))
+    if not wanted:
+        return None
+    for d in session.scalars(select(District).order_by(District.slug)):
+        names = {" ".join(words(n.replace("-", " "))) for n in (d.slug, d.name_en, d.name_es)}
+        if wanted in names:
+            return d
+    return None

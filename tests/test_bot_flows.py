@@ -1,0 +1,432 @@
+"""The resident bot end to end: a real PTB Application long polling the local Bot API emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.emulator import Emulator, EmulatorServer
+from bot.emulator_client import EmulatorClient, buttons
+from core.db import Database
+from core.models import Concern, ConcernEvent, FlowState, Follow, Resident
+from core.settings import Settings
+from tests import builders
+from tests.botkit import BotRunner
+from tests.botkit import Resident as Chat
+
+ELM = (45.4907, -73.6395)  # next to AQ-017 in the demo register
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000)) as running:
+        yield running
+
+
+@pytest.fixture
+def phone(server: EmulatorServer) -> Iterator[EmulatorClient]:
+    with EmulatorClient(server.base_url) as client:
+        client.reset()
+        yield client
+
+
+@pytest.fixture
+def bot_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"pacing_scale": 0.01, "bot_per_chat_rate": 1000.0})
+
+
+@pytest.fixture
+def city(db: Database) -> Database:
+    with db.transaction() as session:
+        builders.districts(session)
+        builders.demo_register(session)
+    return db
+
+
+@pytest.fixture
+def bot(city: Database, bot_settings: Settings, server: EmulatorServer) -> Iterator[BotRunner]:
+    with BotRunner(bot_settings, city, server.bot_api_url) as running:
+        yield running
+
+
+def consented(phone: EmulatorClient, user_id: int, language: str = "en") -> Chat:
+    chat = Chat(phone, user_id, language)
+    welcome = chat.say("/start")[0]
+    chat.press(welcome, data="y:")
+    return chat
+
+
+def count(db: Database, model: type, *where: object) -> int:
+    with db.reading() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+# ---- finding out what a deployment is ---------------------------------------------------------------------
+
+def test_start_explains_what_is_kept_and_offers_consent_and_language(bot: BotRunner, phone: EmulatorClient) -> None:
+    welcome = Chat(phone, 101).say("/start")[0]
+    assert "/forget" in welcome["plain"] and "/mydata" in welcome["plain"]
+    labels = [label for label, _ in buttons(welcome)]
+    assert "I agree" in labels and "Español" in labels
+
+
+def test_deep_link_with_a_code_opens_the_card(bot: BotRunner, phone: EmulatorClient) -> None:
+    card = Chat(phone, 102).say("/start AQ-017")[0]
+    assert "Air quality sensor, Elm Street school" in card["plain"]
+    assert "How long it is kept: 1,825 days" in card["plain"]
+    assert {label for label, _ in buttons(card)} >= {"Raise a concern", "Ask a question", "Follow", "Nearby"}
+
+
+def test_unknown_code_says_so_and_offers_near(bot: BotRunner, phone: EmulatorClient) -> None:
+    reply = Chat(phone, 103).say("/start ZZ-999")[0]
+    assert "ZZ-999" in reply["plain"] and "/near" in reply["plain"]
+
+
+@pytest.mark.parametrize("typed", ["aq017", "AQ-017", "aq 017"])
+def test_typing_a_code_in_any_form_opens_the_card(bot: BotRunner, phone: EmulatorClient, typed: str) -> None:
+    assert "AQ-017" in Chat(phone, 104).say(typed)[0]["plain"]
+
+
+def test_unpublished_fields_say_so(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    with city.transaction() as session:
+        builders.deployment(session, code="CAM-900", name="Unregistered camera", technology="camera",
+                            personal_data=None, retention_days=None, accountable_org=None, purposes=None)
+    card = Chat(phone, 105).say("CAM-900")[0]["plain"]
+    assert "How long it is kept: the city has not published this" in card
+    assert "Personal data: the city has not published this" in card
+
+
+def test_near_asks_for_location_and_lists_nearest_with_distance(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 106)
+    ask = chat.say("/near")[0]
+    assert ask["reply_markup"]["keyboard"][0][0]["request_location"] is True
+    listing = chat.location(*ELM)[0]
+    first_label, first_data = buttons(listing)[0]
+    assert first_data == "c:AQ-017" and "m away" in first_label
+    card = chat.press(listing, data=first_data)[0]
+    assert "Air quality sensor" in card["plain"]
+
+
+def test_a_venue_and_a_live_location_also_list_nearby(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 107)
+    venue = chat.location(*ELM, venue={"title": "School", "address": "Elm Street"})[0]
+    live = chat.location(*ELM, live_period=600)[0]
+    assert buttons(venue)[0][1] == buttons(live)[0][1] == "c:AQ-017"
+
+
+def test_words_search_the_register(bot: BotRunner, phone: EmulatorClient) -> None:
+    results = Chat(phone, 108).say("camera on Elm street")[0]
+    codes = [data for _, data in buttons(results)]
+    assert "c:CAM-004" in codes
+
+
+def test_plain_questions_are_answered_from_the_record(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 109)
+    chat.say("CAM-004")
+    recording = chat.say("is it recording me?")[0]["plain"]
+    assert "Personal data: yes, it processes personal data" in recording
+    kept = chat.say("how long is it kept?")[0]["plain"]
+    assert "How long it is kept: 30 days" in kept
+
+
+def test_spanish_question_is_answered_in_spanish(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 110, "es")
+    chat.say("CAM-004")
+    answer = chat.say("¿me está grabando?")[0]["plain"]
+    assert "Datos personales: sí, trata datos personales" in answer
+
+
+def test_unanswerable_question_is_stored_for_staff(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = Chat(phone, 111)
+    card = chat.say("AQ-017")[0]
+    chat.press(card, "Ask a question")
+    reply = chat.say("Will the school parents association be invited to the review meeting?")[0]["plain"]
+    assert "passed your question" in reply
+    with city.reading() as session:
+        stored = session.scalars(select(Concern).where(Concern.kind == "question")).all()
+    assert len(stored) == 1 and stored[0].resident_id is None  # asking needs no consent: stored unlinked
+
+
+# ---- raising a concern -------------------------------------------------------------------------------------
+
+def _report_from_card(chat: Chat, text: str, code: str = "CAM-004") -> list[dict]:
+    card = chat.say(code)[0]
+    ask_text = chat.press(card, "Raise a concern")[0]
+    assert "in one message" in ask_text["plain"]
+    category = chat.say(text)[0]
+    return [category]
+
+
+def test_raising_a_concern_from_a_card_end_to_end(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 120)
+    category = _report_from_card(chat, "This camera films my front door all day, who sees the footage?")[0]
+    first_label, first_data = buttons(category)[0]
+    assert first_label.startswith("✓")  # the suggested category comes first
+    feeling = chat.press(category, data=first_data)[0]
+    confirm = chat.press(feeling, data="e:2")[0]
+    assert "Please check" in confirm["plain"] and "films my front door" in confirm["plain"]
+    done = chat.press(confirm, "Send")[0]["plain"]
+    with city.reading() as session:
+        concern = session.scalars(select(Concern)).one()
+    assert concern.reference in done
+    assert concern.feeling == 2 and concern.category == first_data[2:]
+    assert count(city, FlowState) == 0
+
+
+def test_a_general_concern_asks_for_a_location(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 121)
+    target = chat.say("/report")[0]
+    ask_text = chat.press(target, "Something general")[0]
+    assert "in one message" in ask_text["plain"]
+    category = chat.say("The new smart bins on our street are never emptied")[0]
+    feeling = chat.press(category, data=buttons(category)[0][1])[0]
+    where = chat.press(feeling, data="e:0")[0]
+    assert where["reply_markup"]["keyboard"][0][0]["request_location"] is True
+    confirm = chat.location(*ELM)[0]
+    assert "Location: shared" in confirm["plain"]
+    chat.press(confirm, "Send")
+    with city.reading() as session:
+        concern = session.scalars(select(Concern)).one()
+    assert concern.deployment_id is None and concern.lat == ELM[0] and concern.district_id is not None
+
+
+def test_raising_needs_consent_first_then_carries_on(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 122)
+    card = chat.say("CAM-004")[0]
+    ask = chat.press(card, "Raise a concern")[0]
+    assert "consent" in ask["plain"]
+    replies = chat.press(ask, "I agree", count=2)
+    assert "Thank you" in replies[0]["plain"] and "in one message" in replies[1]["plain"]
+
+
+def test_personal_data_is_redacted_before_it_is_kept(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 123)
+    _report_from_card(chat, "Call me on +1 514 555 0199 or mail jo@example.org about CAM-004")
+    with city.reading() as session:
+        state = session.scalars(select(FlowState)).one()
+    assert "[phone]" in state.data["text"] and "[email]" in state.data["text"] and "CAM-004" in state.data["text"]
+    assert "555" not in json.dumps(state.data)
+
+
+def test_cancel_leaves_the_flow_at_any_step(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 124)
+    _report_from_card(chat, "The camera points at the playground")
+    assert "Cancelled" in chat.say("/cancel")[0]["plain"]
+    assert count(city, FlowState) == 0 and count(city, Concern) == 0
+
+
+def test_too_long_keeps_the_draft_and_offers_the_first_part(bot: BotRunner, phone: EmulatorClient,
+                                                            city: Database) -> None:
+    chat = consented(phone, 125)
+    card = chat.say("CAM-004")[0]
+    chat.press(card, "Raise a concern")
+    too_long = chat.say("The camera on the corner " + "x" * 4050)[0]
+    assert "the limit is 4,000" in too_long["plain"]
+    category = chat.press(too_long, "Use the first")[0]
+    feeling = chat.press(category, data=buttons(category)[0][1])[0]
+    confirm = chat.press(feeling, data="e:0")[0]
+    assert len(confirm["text"]) <= 4096  # the preview is cut
+    chat.press(confirm, "Send")
+    with city.reading() as session:
+        assert len(session.scalars(select(Concern)).one().text) == 4000
+
+
+@pytest.mark.parametrize("text", ["😡😡😡", "!!! ???", "\u2063"])
+def test_empty_or_emoji_only_text_is_asked_again(bot: BotRunner, phone: EmulatorClient, city: Database,
+                                                 text: str) -> None:
+    chat = consented(phone, 126)
+    card = chat.say("CAM-004")[0]
+    chat.press(card, "Raise a concern")
+    reply = chat.say(text)[0]["plain"]
+    assert "words" in reply or "empty" in reply
+    with city.reading() as session:
+        assert session.scalars(select(FlowState)).one().step == "text"
+
+
+def test_near_duplicate_is_offered_as_an_addition(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 127)
+    text = "The camera at Elm and Maple films into my bedroom window at night"
+    for attempt in range(2):
+        category = _report_from_card(chat, text if attempt == 0 else text + " again")[0]
+        feeling = chat.press(category, data="k:privacy")[0]
+        confirm = chat.press(feeling, data="e:0")[0]
+        outcome = chat.press(confirm, "Send")[0]
+    assert "Add this to it" in outcome["plain"]
+    added = chat.press(outcome, "Add to")[0]["plain"]
+    assert "Added to" in added
+    assert count(city, Concern) == 1
+    assert count(city, ConcernEvent, ConcernEvent.kind == "addition") == 1
+
+
+def test_per_resident_limit_is_explained_and_nothing_partial_stored(bot: BotRunner, phone: EmulatorClient,
+                                                                    city: Database) -> None:
+    chat = consented(phone, 128)
+    with city.transaction() as session:
+        resident = session.scalars(select(Resident)).one()
+        for i in range(10):
+            builders.concern(session, f"Earlier concern number {i} about the camera", resident=resident)
+    card = chat.say("CAM-004")[0]
+    reply = chat.press(card, "Raise a concern")[0]["plain"]
+    assert "10 concerns in the last hour" in reply
+    assert count(city, Concern) == 10 and count(city, FlowState, FlowState.flow == "report") == 0
+
+
+def test_a_restart_mid_flow_loses_nothing(city: Database, bot_settings: Settings, server: EmulatorServer,
+                                          phone: EmulatorClient) -> None:
+    with BotRunner(bot_settings, city, server.bot_api_url):
+        chat = consented(phone, 129)
+        category = _report_from_card(chat, "Who decided to put a camera next to the clinic?")[0]
+    with BotRunner(bot_settings, city, server.bot_api_url):
+        feeling = chat.press(category, data="k:surveillance")[0]
+        confirm = chat.press(feeling, data="e:1")[0]
+        chat.press(confirm, "Send")
+    with city.reading() as session:
+        concern = session.scalars(select(Concern)).one()
+    assert concern.category == "surveillance" and "clinic" in concern.text
+
+
+def test_a_redelivered_update_is_handled_once(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 130)
+    category = _report_from_card(chat, "The camera is pointed at the bus stop benches")[0]
+    feeling = chat.press(category, data="k:surveillance")[0]
+    confirm = chat.press(feeling, data="e:0")[0]
+    sent = phone.press(chat.user_id, confirm["message_id"], data="ok")
+    done = phone.wait(chat.user_id, after=chat.last_id, count=1)
+    chat.last_id = done[-1]["message_id"]
+    update = {"update_id": sent["update_id"], "callback_query": {
+        "id": "redelivered", "from": {"id": chat.user_id, "is_bot": False, "first_name": "R"},
+        "chat_instance": "1", "data": "ok",
+        "message": {"message_id": confirm["message_id"], "date": 0, "chat": {"id": chat.user_id, "type": "private"}}}}
+    phone.raw_update(update)
+    assert chat.quiet(1.0) == []
+    assert count(city, Concern) == 1
+
+
+# ---- my concerns, follows, notifications --------------------------------------------------------------------
+
+def test_mine_lists_status_and_staff_reply_paginated(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 140)
+    from core import triage
+
+    with city.transaction() as session:
+        resident = session.scalars(select(Resident)).one()
+        made = [builders.concern(session, f"Concern {i} about the sensor on Elm Street", resident=resident)
+                for i in range(7)]
+        triage.reply(session, concern=made[-1], text="We moved the sensor <b>away</b> from the window.",
+                     author="staff")
+    first = chat.say("/mine")[0]
+    assert "page 1 of 2" in first["plain"] and "We moved the sensor <b>away</b>" in first["plain"]
+    second = chat.press(first, "Next")[0]
+    assert "page 2 of 2" in second["plain"]
+
+
+def test_follow_unfollow_and_following(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 141)
+    card = chat.say("AQ-017")[0]
+    assert "You follow AQ-017" in chat.press(card, "Follow")[0]["plain"]
+    assert "You follow" in chat.say("/follow Old Town")[0]["plain"]
+    listing = chat.say("/following")[0]["plain"]
+    assert "AQ-017" in listing and "Old Town" in listing
+    assert "no longer follow" in chat.say("/unfollow AQ-017")[0]["plain"]
+    assert count(city, Follow) == 1
+
+
+def test_notifications_and_kept_location_opt_in(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 142)
+    state = chat.say("/notifications")[0]
+    chat.press(state, "Switch notices on")
+    chat.press(state, "Keep my location")
+    chat.location(*ELM)
+    with city.reading() as session:
+        resident = session.scalars(select(Resident)).one()
+    assert resident.notifications and resident.keep_location
+    assert resident.location_lat is not None and resident.location_lat != ELM[0]  # coarsened
+
+
+def test_satisfaction_no_with_a_reason_reopens(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 143)
+    from core import triage
+    from core.models import ConcernStatus
+
+    with city.transaction() as session:
+        resident = session.scalars(select(Resident)).one()
+        concern = builders.concern(session, "The noise monitor beeps at night", resident=resident)
+        triage.change_status(session, concern=concern, status=ConcernStatus.RESOLVED, actor="staff")
+        reference = concern.reference
+    # The satisfaction question itself is sent by a scheduled job; its buttons carry sat:y|n:<reference>.
+    ask = chat.raw_press(f"sat:n:{reference}")[0]
+    assert "still wrong" in ask["plain"]
+    assert "open again" in chat.say("It still beeps every night at 2am")[0]["plain"]
+    with city.reading() as session:
+        stored = session.scalars(select(Concern)).one()
+    assert stored.status == "reopened" and stored.satisfied is False
+
+
+# ---- the resident's data -----------------------------------------------------------------------------------
+
+def test_mydata_sends_a_json_document_without_raw_ids(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = consented(phone, 150)
+    _report_from_card(chat, "The camera should not film the playground")
+    document = chat.say("/mydata")[0]
+    content = phone.file(document["document"]["file_id"])
+    exported = json.loads(content)
+    assert exported["flow_state"][0]["flow"] == "report"
+    assert str(chat.user_id) not in content.decode()
+
+
+def test_forget_asks_then_erases(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 151)
+    category = _report_from_card(chat, "The camera should not film the playground")[0]
+    feeling = chat.press(category, data="k:privacy")[0]
+    chat.press(chat.press(feeling, data="e:0")[0], "Send")
+    ask = chat.say("/forget")[0]
+    assert "cannot be undone" in ask["plain"]
+    done = chat.press(ask, "Yes, erase")[0]["plain"]
+    assert "1 concerns were emptied" in done
+    with city.reading() as session:
+        assert session.scalars(select(Resident)).all() == []
+        assert session.scalars(select(Concern)).one().text == ""
+
+
+def test_language_switch_changes_every_reply(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 152)
+    ask = chat.say("/language")[0]
+    assert "español" in chat.press(ask, "Español")[0]["plain"]
+    assert "Qué puedo hacer" in chat.say("/help")[0]["plain"]
+
+
+# ---- bad input ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "document", "contact", "poll"])
+def test_non_text_gets_a_friendly_reply(bot: BotRunner, phone: EmulatorClient, kind: str) -> None:
+    assert "text and locations" in Chat(phone, 160).attach(kind)[0]["plain"]
+
+
+def test_edited_messages_are_ignored_on_purpose(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 161)
+    sent = phone.say(chat.user_id, "AQ-017")
+    chat.last_id = phone.wait(chat.user_id, after=sent["message_id"])[0]["message_id"]
+    phone.edit(chat.user_id, sent["message_id"], "CAM-004")
+    assert chat.quiet(0.8) == []
+
+
+def test_group_chats_get_an_explanation_and_nothing_is_stored(bot: BotRunner, phone: EmulatorClient,
+                                                              city: Database) -> None:
+    phone.say(170, "/start", chat_id=-100170, chat_type="group")
+    reply = phone.wait(-100170, after=0)[0]
+    assert "private chats" in reply["plain"]
+    assert count(city, Resident) == 0
+
+
+def test_unknown_command_and_stale_buttons_get_a_clear_answer(bot: BotRunner, phone: EmulatorClient,
+                                                              city: Database) -> None:
+    chat = consented(phone, 171)
+    assert "/help" in chat.say("/teleport")[0]["plain"]
+    category = _report_from_card(chat, "The camera points at the playground")[0]
+    confirm = chat.press(chat.press(category, data="k:privacy")[0], data="e:0")[0]
+    chat.say("/cancel")
+    assert "step is over" in chat.press(confirm, "Send")[0]["plain"]
+    assert count(city, Concern) == 0
