@@ -182,6 +182,66 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     return _serve_api(settings, args, with_bot=False)
 
 
+EMULATOR_LIMITS = ("Limits as Telegram applies them: a per-chat token bucket is always on (about 1 message/s "
+                   "sustained, bursts allowed; a 429 carries retry_after); Telegram's global ~30 messages/s for "
+                   "bulk sending applies only with --global-limit.")
+EMULATOR_STATE = Path("var") / "emulator-state.json"
+QR_EMULATOR_TOKEN = "1:emulator"  # noqa: S105 - the emulator accepts any <digits>:<text> token
+
+
+def cmd_emulator(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.is_production:
+        print("civicpulse emulator: refusing to start: the emulator never runs in production", file=sys.stderr)
+        return EXIT_USAGE
+    from bot.emulator import run
+
+    port = args.port if args.port is not None else settings.emulator_port
+    base = f"http://{args.host}:{port}"
+    print(f"Bot API emulator on {base} — the bot's CIVICPULSE_TELEGRAM_API_URL is {base}/bot", flush=True)
+    print(f"chat with the bot as a resident: civicpulse chat --url {base}", flush=True)
+    print(EMULATOR_LIMITS + (" Global limit: on." if args.global_limit else ""), flush=True)
+    run(host=args.host, port=port, global_limit=args.global_limit, per_chat_rate=args.per_chat_rate,
+        per_chat_burst=args.per_chat_burst, username=(settings.bot_username or "civicpulse_bot").lstrip("@"),
+        state_file=EMULATOR_STATE)
+    return 0
+
+
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.chat import HELP, chat_loop, typed_lines
+    from bot.emulator_client import EmulatorClient
+
+    url = args.url or f"http://127.0.0.1:{settings.emulator_port}"
+    interactive = sys.stdin.isatty()
+    with EmulatorClient(url) as client:
+        if interactive:
+            print(f"chatting with the bot at {url} as user {args.user_id}; Ctrl-D or !quit leaves\n{HELP}")
+        lines = typed_lines() if interactive else sys.stdin
+        return chat_loop(client, user_id=args.user_id, lines=lines, language=args.language, follow=interactive)
+
+
+def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.qr import QrError, bot_username, deep_link, deep_link_payload, write_qr
+
+    try:
+        payload = deep_link_payload(args.code)
+    except QrError as exc:
+        print(f"civicpulse qr: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else QR_EMULATOR_TOKEN
+    api_url = settings.telegram_api_url
+    if api_url is None and settings.telegram_token is None:
+        api_url = f"http://127.0.0.1:{settings.emulator_port}/bot"
+    try:
+        username = bot_username(configured=settings.bot_username, api_url=api_url, token=token)
+    except QrError as exc:
+        print(f"civicpulse qr: {exc}", file=sys.stderr)
+        return 1
+    link = deep_link(username, payload)
+    path = write_qr(link, Path(args.output or f"{payload}.png"))
+    print(f"{path}: {link}")
+    return 0
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -236,6 +296,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = key.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=cmd_apikey_revoke)
+
+    emu = verb("emulator", "run the local Telegram Bot API emulator (development and demos; never in production)",
+               cmd_emulator)
+    emu.description = f"{emu.description}. {EMULATOR_LIMITS}"
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=None, help="default CIVICPULSE_EMULATOR_PORT (8081)")
+    emu.add_argument("--global-limit", action="store_true", help="also apply Telegram's ~30 messages/s bulk limit")
+    emu.add_argument("--per-chat-rate", type=float, default=1.0, help="messages per second per chat (sustained)")
+    emu.add_argument("--per-chat-burst", type=int, default=20, help="messages a chat may receive at once")
+    chat = verb("chat", "talk to the bot as a resident, in this terminal, through the emulator", cmd_chat)
+    chat.add_argument("--url", help="the emulator (default http://127.0.0.1:CIVICPULSE_EMULATOR_PORT)")
+    chat.add_argument("--user-id", type=int, default=1001, help="your Telegram user id in the emulator")
+    chat.add_argument("--language", choices=["en", "es"], help="your Telegram client's language")
+    qr = verb("qr", "a PNG QR code of the bot's deep link to a deployment card (AQ-017) or a campaign (c_<code>)",
+              cmd_qr)
+    qr.add_argument("code")
+    qr.add_argument("--output", help="the PNG file (default CODE.png)")
     return parser
 
 

@@ -94,6 +94,16 @@ class EmulatorClient:
                                                   timeout=timeout + self.timeout)["messages"]
         return result
 
+    def poll(self, chat_id: int, after: int, *, edits_after: int | None = None, timeout: float = 5.0
+             ) -> dict[str, Any]:
+        """Wait for bot messages after `after` or edits since `edits_after`; the answer's edit_counter is the next."""
+        params: dict[str, Any] = {"after": after, "timeout": timeout}
+        if edits_after is not None:
+            params["edits_after"] = edits_after
+        result: dict[str, Any] = self._call("GET", f"/chats/{chat_id}/wait", params=params,
+                                            timeout=timeout + self.timeout)
+        return result
+
     def callback_answer(self, callback_query_id: str) -> dict[str, Any]:
         """Return how the bot answered a button press: answered, text, show_alert."""
         result: dict[str, Any] = self._call("GET", f"/callbacks/{callback_query_id}")

@@ -153,7 +153,11 @@ async def get_messages(request: Request) -> Response:
 
 
 async def wait_messages(request: Request) -> Response:
-    """Long-poll until `count` bot messages newer than `after` exist (edits count with edits=true)."""
+    """Long-poll until `count` bot messages newer than `after` exist (edits count with edits=true).
+
+    `edits_after=<edit_counter of an earlier answer>` counts every edit since that answer, so a client that
+    polls in a loop misses none between two calls.
+    """
     emulator, chat_id = _emulator(request), _chat_id(request)
     try:
         after = int(_query_number(request, "after", 0))
@@ -164,12 +168,18 @@ async def wait_messages(request: Request) -> Response:
     if chat_id is None:
         return _detail("chat_id must be an integer")
     edits_since = emulator.edit_counter if request.query_params.get("edits", "").lower() in ("true", "1") else None
+    if request.query_params.get("edits_after"):  # edits since a counter an earlier answer gave (no gap)
+        try:
+            edits_since = int(request.query_params["edits_after"])
+        except ValueError:
+            return _detail("edits_after must be an integer")
     deadline = time.monotonic() + timeout
     while True:
         messages = emulator.bot_messages_since(chat_id, after, edits_since)
         remaining = deadline - time.monotonic()
         if len(messages) >= count or remaining <= 0:
-            return JSONResponse({"messages": control.views(messages), "timed_out": len(messages) < count})
+            return JSONResponse({"messages": control.views(messages), "timed_out": len(messages) < count,
+                                 "edit_counter": emulator.edit_counter})
         await emulator.chat_signal.wait(remaining)
 
 
