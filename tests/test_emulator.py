@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 import time
 import warnings
@@ -356,3 +357,25 @@ def test_token_and_method_checks(server: EmulatorServer) -> None:
         form = http.post(f"/bot{TOKEN}/sendMessage", data={"chat_id": "1", "text": "x"})
         assert form.status_code == 400 and form.json()["description"] == "Bad Request: chat not found"
     assert create_emulator_app().state.emulator.username == "civicpulse_bot"
+
+
+def test_the_emulators_own_logs_never_carry_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG), EmulatorServer() as running:
+        with EmulatorClient(running.base_url) as residents:
+            residents.say(RESIDENT, "hi")
+
+        async def scenario() -> None:
+            async with make_bot(running) as bot:
+                await bot.send_message(RESIDENT, "hello")
+                with pytest.raises(BadRequest):
+                    await bot.send_message(RESIDENT, "<nope>", parse_mode=ParseMode.HTML)
+                await bot.set_webhook("http://127.0.0.1:9/hook")  # nothing listens: delivery fails and is logged
+                residents_update = httpx.post(f"{running.base_url}/_emulator/messages",
+                                              json={"user_id": RESIDENT, "text": "again"})
+                assert residents_update.status_code == 200
+                await asyncio.sleep(0.3)
+
+        asyncio.run(scenario())
+    server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore", "telegram"))]
+    assert any(r.name == "civicpulse.emulator" for r in server_side)
+    assert all(TOKEN not in r.getMessage() for r in server_side)
