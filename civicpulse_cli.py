@@ -1,4 +1,4 @@
-"""The `civicpulse` command: the composition root that wires core, the API and (later) the bot."""
+"""The `civicpulse` command: the composition root that wires core, the API and the bot."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def cmd_apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_api(settings: Settings, args: argparse.Namespace, *, with_bot: bool) -> int:
+def _serve_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
@@ -168,18 +168,58 @@ def _serve_api(settings: Settings, args: argparse.Namespace, *, with_bot: bool) 
     app = create_app(settings)
     base = f"http://{args.host}:{args.port}"
     log.info("civicpulse API on %s — docs at %s/docs, register at %s/api/v1/deployments", base, base, base)
-    if with_bot:
-        log.info("the resident bot and the scheduler are not part of this build yet; serving the API only")
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
 
+def _host_bot(settings: Settings, args: argparse.Namespace, *, with_api: bool) -> int:
+    """Run the bot (and the outbox sender), with the API in the same process for `serve`."""
+    import asyncio
+
+    from bot import runner
+
+    emulator = None
+    base_url = settings.telegram_api_url
+    if settings.telegram_token is None and base_url is None:
+        if with_api:
+            from bot.emulator import Emulator, EmulatorServer
+
+            emulator = EmulatorServer(Emulator(username=(settings.bot_username or "civicpulse_bot").lstrip("@"),
+                                               state_file=EMULATOR_STATE), port=settings.emulator_port).start()
+            base_url = emulator.bot_api_url
+            log.info("no CIVICPULSE_TELEGRAM_TOKEN: the bot talks to the local Bot API emulator at %s; chat with "
+                     "it as a resident in another terminal: civicpulse chat --url %s", emulator.base_url,
+                     emulator.base_url)
+        else:
+            base_url = f"http://127.0.0.1:{settings.emulator_port}/bot"
+            log.info("no CIVICPULSE_TELEGRAM_TOKEN: using the emulator at %s (start it with `civicpulse emulator`)",
+                     base_url)
+    app = None
+    if with_api:
+        from api.app import create_app
+
+        app = create_app(settings)
+        base = f"http://{args.host}:{args.port}"
+        log.info("civicpulse API on %s — docs at %s/docs, register at %s/api/v1/deployments", base, base, base)
+    try:
+        asyncio.run(runner.run(settings, _database(settings), base_url=base_url, asgi_app=app, host=args.host,
+                               port=args.port))
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    return _serve_api(settings, args, with_bot=True)
+    return _host_bot(settings, args, with_api=True)
 
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
-    return _serve_api(settings, args, with_bot=False)
+    return _serve_api(settings, args)
+
+
+def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
+    return _host_bot(settings, args, with_api=False)
 
 
 EMULATOR_LIMITS = ("Limits as Telegram applies them: a per-chat token bucket is always on (about 1 message/s "
@@ -267,11 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     seed = verb("seed", "seed data").add_subparsers(dest="action", required=True, metavar="WHAT")
     seed.add_parser("demo", help="the demo city of Riverton (idempotent)").set_defaults(func=cmd_seed_demo)
 
-    for name, help_, func in (("serve", "run the API (and, as they arrive, the bot and the schedule)", cmd_serve),
-                              ("api", "run the API alone (never the bot or its webhook)", cmd_api)):
+    for name, help_, func, port in (
+            ("serve", "run the API, the resident bot and the outbox sender in one process (without "
+             "CIVICPULSE_TELEGRAM_TOKEN it also starts the local Bot API emulator)", cmd_serve, 8000),
+            ("api", "run the API alone (never the bot or its webhook)", cmd_api, 8000),
+            ("bot", "run the resident bot and the outbox sender (long polling; with CIVICPULSE_WEBHOOK_URL, "
+             "webhook mode serving /telegram/webhook on --host/--port)", cmd_bot, 8001)):
         p = verb(name, help_, func)
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--port", type=int, default=port)
 
     analyze = verb("analyze", "analyse a text as intake would and print one JSON object", cmd_analyze)
     analyze.add_argument("text")

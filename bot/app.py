@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -19,7 +20,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -35,7 +36,7 @@ from telegram.ext import (
 )
 
 from bot.ratelimit import ChatRateLimiter
-from core import conversation
+from core import conversation, residents
 from core.concerns import IntakePolicy
 from core.conversation import Env, Event, Reply
 from core.db import Database
@@ -61,6 +62,11 @@ class Services:
     bot_username: str | None = None
     # Update ids whose transaction committed, so the error handler can say whether the message was saved.
     committed: set[int] = field(default_factory=set)
+
+    def blocked(self, telegram_user_id: int) -> None:
+        """Record that the resident blocked the bot."""
+        with self.database.transaction() as session:
+            residents.mark_blocked(session, secret=self.secret, telegram_user_id=telegram_user_id)
 
     def handle(self, env: Env, event: Event) -> list[Reply]:
         """Run the conversation for one event in its own transaction (on a worker thread)."""
@@ -201,6 +207,11 @@ async def on_private(update: Update, context: BotContext) -> None:
     services.committed.add(update.update_id)
     try:
         await send_replies(update, context, replies)
+    except Forbidden:
+        # The resident blocked the bot: nothing to tell them; stop writing to them.
+        assert update.effective_user is not None
+        await asyncio.to_thread(services.blocked, update.effective_user.id)
+        logger.info("a resident blocked the bot; marked inactive")
     finally:
         services.committed.discard(update.update_id)
 
@@ -260,12 +271,29 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         await application.bot.set_my_commands(commands, language_code=None if language == "en" else language)
 
 
+def _endpoints(settings: Settings, base_url: str | None) -> tuple[str, str | None, str | None]:
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else EMULATOR_TOKEN
+    base_url = base_url or settings.telegram_api_url
+    if not base_url:
+        return token, None, None
+    base_url = base_url.rstrip("/")
+    return token, base_url, base_url.removesuffix("/bot") + "/file/bot"
+
+
+def plain_bot(settings: Settings, *, base_url: str | None = None) -> Bot:
+    """A Bot for the same account without the reply limiter (the outbox sender paces itself)."""
+    token, base, files = _endpoints(settings, base_url)
+    if base is None or files is None:
+        return Bot(token)
+    return Bot(token, base_url=base, base_file_url=files)
+
+
 def build_application(settings: Settings, database: Database, *, base_url: str | None = None,
                       base_file_url: str | None = None, token: str | None = None,
                       updater: bool = True) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the bot's Application; `base_url` points it at the emulator (or another Bot API server)."""
-    token = token or (settings.telegram_token.get_secret_value() if settings.telegram_token else EMULATOR_TOKEN)
-    base_url = base_url or settings.telegram_api_url
+    configured_token, base_url, file_url = _endpoints(settings, base_url)
+    token = token or configured_token
     builder = (ApplicationBuilder().token(token)
                .context_types(ContextTypes(context=BotContext))
                .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
@@ -274,8 +302,7 @@ def build_application(settings: Settings, database: Database, *, base_url: str |
                .connection_pool_size(32)
                .post_init(_post_init))
     if base_url:
-        builder = builder.base_url(base_url.rstrip("/"))
-        builder = builder.base_file_url(base_file_url or base_url.rstrip("/").removesuffix("/bot") + "/file/bot")
+        builder = builder.base_url(base_url).base_file_url(base_file_url or file_url or base_url)
     if not updater:
         builder = builder.updater(None)
     application = builder.build()

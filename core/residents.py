@@ -184,3 +184,12 @@ def remember_location(session: Session, *, resident: Resident, lat: float, lon: 
     resident.location_lat, resident.location_lon = coarsen(lat, lon)
     resident.location_until = now + LOCATION_KEEP
     return True
+
+
+def mark_blocked(session: Session, *, secret: bytes, telegram_user_id: int) -> bool:
+    """The resident blocked the bot: stop writing to them (outbox rows to inactive residents fail)."""
+    resident = find(session, secret=secret, telegram_user_id=telegram_user_id)
+    if resident is None:
+        return False
+    resident.active = False
+    return True
