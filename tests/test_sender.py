@@ -133,11 +133,11 @@ def test_flood_control_waits_retry_after_then_delivers_once(server: EmulatorServ
     phone.fault("sendMessage", error_code=429, retry_after=1, times=1)
 
     async def body(bot: Bot) -> SendReport:
-        sender = OutboxSender(bot, db, fast)
+        # Telegram asks for 1 s; a pacing scale of 0.3 makes that 300 ms, long enough to see the row wait.
+        sender = OutboxSender(bot, db, fast.model_copy(update={"pacing_scale": 0.3}))
         first = await sender.run_once()
         assert (first.delivered, first.retried) == (0, 1)
         [row] = _rows(db)
-        # Telegram asked for 1 s; the test's pacing scale makes that 10 ms.
         assert row.status == "queued" and "retry after 1 s" in (row.last_error or "")
         return await _until(sender, lambda: _rows(db)[0].status == "delivered")
 
@@ -158,6 +158,24 @@ def test_bad_gateway_twice_is_retried_with_backoff_then_delivered(server: Emulat
     assert (report.delivered, report.retried, report.failed) == (1, 2, 0)
     assert len(_bot_messages(phone)) == 1
     assert _rows(db)[0].attempts == 3
+
+
+def test_a_timeout_is_retried_with_backoff(server: EmulatorServer, phone: EmulatorClient, db: Database,
+                                          fast: Settings) -> None:
+    phone.say(CHAT, "/start")
+    _queue(db, resident_id=_resident(db))
+    # Slow and then refused, so the emulator never delivers the timed-out attempt.
+    phone.fault("sendMessage", error_code=502, delay=1.0, times=1)
+
+    async def body(bot: Bot) -> SendReport:
+        # Backoff for a first attempt is 2.5–5 s; scaled by 0.1 the row waits long enough to be seen queued.
+        sender = OutboxSender(bot, db, fast.model_copy(update={"pacing_scale": 0.1}), send_timeout=0.2)
+        first = await sender.run_once()
+        assert first.retried == 1 and "timed out" in (_rows(db)[0].last_error or "").lower()
+        return await _until(sender, lambda: _rows(db)[0].status == "delivered")
+
+    _with_bot(server, body)
+    assert _rows(db)[0].attempts == 2 and len(_bot_messages(phone)) == 1
 
 
 def test_server_errors_give_up_after_the_attempt_cap(server: EmulatorServer, phone: EmulatorClient, db: Database,
