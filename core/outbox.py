@@ -2,7 +2,7 @@
 
 A row goes queued → sending → delivered | failed. A claim commits the row as `sending` before anything is sent
 and uses `not_before` as the claim's expiry, so two senders never hold one row and a row left `sending` by a
-crash is found later and failed rather than sent again (at most once: a resident never gets a message twice).
+crash is found later and failed rather than sent again (a crash never makes a resident get a message twice).
 """
 
 from __future__ import annotations
