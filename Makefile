@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy core api civicpulse_cli.py
+	$(BIN)/mypy core api bot civicpulse_cli.py
 
 deploy-check: $(STAMP)
 	scripts/check-deploy-files

@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 logger = logging.getLogger(__name__)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """Telegram's retry_after in seconds (PTB 22 gives an int, deprecated, or a timedelta with PTB_TIMEDELTA)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 GROUP_RATE_PER_MINUTE = 20  # Telegram: about 20 messages a minute in a group
 MAX_LIMITERS = 4096
@@ -74,8 +85,7 @@ class ChatRateLimiter(BaseRateLimiter[int]):
             except RetryAfter as exc:
                 if attempt == retries:
                     raise
-                wait = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") \
-                    else float(exc.retry_after)
+                wait = retry_after_seconds(exc)
                 logger.info("429 from Telegram on %s; retrying after %.2f s", endpoint, wait * self._retry_scale)
                 await asyncio.sleep(wait * self._retry_scale)
         raise AssertionError("unreachable")

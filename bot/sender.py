@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,8 +25,8 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.warnings import PTBDeprecationWarning
 
+from bot.ratelimit import retry_after_seconds
 from core import outbox
 from core.db import Database
 from core.logging_setup import TOKEN_IN_URL
@@ -121,7 +120,7 @@ class OutboxSender:
                 read_timeout=self._timeout, write_timeout=self._timeout, connect_timeout=self._timeout,
                 pool_timeout=self._timeout)
         except RetryAfter as exc:
-            asked = _retry_after_seconds(exc)
+            asked = retry_after_seconds(exc)
             wait = asked * self._scale
             held[row.chat_id] = self._clock() + timedelta(seconds=wait)
             return await self._retry(row, wait, f"Telegram flood control: retry after {asked:g} s", "429")
@@ -173,14 +172,6 @@ class OutboxSender:
             with self._database.transaction() as session:
                 return service(session, **kwargs)
         return await asyncio.to_thread(work)
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    # PTB 22 gives an int (deprecated) unless PTB_TIMEDELTA is set, then a timedelta; accept both quietly.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: Any = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _reason(exc: TelegramError) -> str:

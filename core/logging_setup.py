@@ -37,3 +37,5 @@ def configure(*, json_logs: bool, level: int = logging.INFO, request_ids: loggin
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # PTB's DEBUG records carry whole updates (ids, text): never below INFO, whatever the root level.
+    logging.getLogger("telegram").setLevel(max(level, logging.INFO))
