@@ -379,3 +379,17 @@ def test_the_emulators_own_logs_never_carry_the_token(caplog: pytest.LogCaptureF
     server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore", "telegram"))]
     assert any(r.name == "civicpulse.emulator" for r in server_side)
     assert all(TOKEN not in r.getMessage() for r in server_side)
+
+
+def test_every_attachment_kind_parses_in_ptb(server: EmulatorServer, client: EmulatorClient) -> None:
+    kinds = ["sticker", "photo", "voice", "document", "contact", "poll", "video", "audio", "animation"]
+    for kind in kinds:
+        client.send_attachment(RESIDENT, kind)
+
+    async def poll() -> list[Update]:
+        async with make_bot(server) as bot:
+            return list(await bot.get_updates(timeout=0))
+
+    messages = [u.message for u in asyncio.run(poll())]
+    assert all(m is not None and getattr(m, kind) for m, kind in zip(messages, kinds, strict=True))
+    assert all(m is not None and m.text is None for m in messages)

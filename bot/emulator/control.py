@@ -81,9 +81,11 @@ def _attachment(emulator: Emulator, kind: str, user: dict[str, Any]) -> dict[str
         return {"contact": {"phone_number": "+15555550100", "first_name": user["first_name"], "user_id": user["id"]}}
     if kind == "poll":
         return {"poll": {"id": str(int(time.time() * 1000)), "question": "Which day suits you?",
-                         "options": [{"text": "Monday", "voter_count": 0}, {"text": "Friday", "voter_count": 0}],
+                         "options": [{"text": "Monday", "voter_count": 0, "persistent_id": "0"},
+                                     {"text": "Friday", "voter_count": 0, "persistent_id": "1"}],
                          "total_voter_count": 0, "is_closed": False, "is_anonymous": True, "type": "regular",
-                         "allows_multiple_answers": False}}
+                         "allows_multiple_answers": False, "allows_revoting": True,
+                         "members_only": False}}
     if kind == "video":
         return {"video": file("video.mp4", "video/mp4", width=640, height=360, duration=5, mime_type="video/mp4")}
     if kind == "audio":
