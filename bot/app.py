@@ -262,7 +262,11 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.warning("could not tell the resident about the error: %s", type(exc).__name__)
 
 
-async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def prepare(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """After initialize(): learn the bot's id and username, and publish the command menu in both languages.
+
+    PTB runs `post_init` only inside run_polling/run_webhook; the runner starts the Application itself.
+    """
     services: Services = application.bot_data["services"]
     services.bot_id = application.bot.id
     services.bot_username = services.settings.bot_username or application.bot.username
@@ -299,8 +303,7 @@ def build_application(settings: Settings, database: Database, *, base_url: str |
                .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
                .rate_limiter(ChatRateLimiter(per_chat_rate=settings.bot_per_chat_rate,
                                              retry_scale=settings.pacing_scale))
-               .connection_pool_size(32)
-               .post_init(_post_init))
+               .connection_pool_size(32))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url or base_url)
     if not updater:

@@ -11,15 +11,39 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import build_application, plain_bot
+from bot.app import build_application, plain_bot, prepare
 from bot.sender import OutboxSender
 from bot.webhook import PATH, webhook_route
+from core import flows, updates
 from core.db import Database
+from core.models import utcnow
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SECONDS = 25
+HOUSEKEEPING_SECONDS = 600
+
+
+def _tidy(database: Database) -> None:
+    now = utcnow()
+    with database.transaction() as session:
+        updates_dropped = updates.prune(session, now=now)
+        flows_dropped = flows.prune(session, now=now)
+    if updates_dropped or flows_dropped:
+        logger.info("housekeeping: %d handled update ids older than 48 h and %d expired flows removed",
+                    updates_dropped, flows_dropped)
+
+
+async def housekeeping(database: Database, stop: asyncio.Event, interval: float = HOUSEKEEPING_SECONDS) -> None:
+    """Forget handled update ids after 48 hours and flows after they expire (24 hours)."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(_tidy, database)
+        except Exception as exc:  # retried on the next round; the bot keeps running
+            logger.error("housekeeping failed: %s", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 def _server_class() -> Any:
@@ -55,6 +79,7 @@ async def run(settings: Settings, database: Database, *, base_url: str | None = 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with application:
+        await prepare(application)
         await application.start()
         if webhook:
             assert settings.webhook_url is not None
@@ -70,7 +95,8 @@ async def run(settings: Settings, database: Database, *, base_url: str | None = 
         sender_bot = plain_bot(settings, base_url=base_url)
         await sender_bot.initialize()
         sender = OutboxSender(sender_bot, database, settings)
-        tasks = [asyncio.create_task(sender.run(stop), name="outbox-sender")]
+        tasks = [asyncio.create_task(sender.run(stop), name="outbox-sender"),
+                 asyncio.create_task(housekeeping(database, stop), name="housekeeping")]
         server = None
         if asgi_app is not None or webhook:
             route = webhook_route(application, secret)

@@ -6,7 +6,7 @@ import asyncio
 import threading
 from typing import Any
 
-from bot.app import build_application
+from bot.app import build_application, prepare
 from bot.emulator_client import EmulatorClient, buttons
 from core.db import Database
 from core.settings import Settings
@@ -34,6 +34,7 @@ class BotRunner:
     async def _start(self) -> None:
         self.application = build_application(self.settings, self.database, base_url=self.bot_api_url)
         await self.application.initialize()
+        await prepare(self.application)
         await self.application.start()
         await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
 

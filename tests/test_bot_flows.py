@@ -73,6 +73,11 @@ def test_start_explains_what_is_kept_and_offers_consent_and_language(bot: BotRun
     assert "I agree" in labels and "Español" in labels
 
 
+def test_the_command_menu_is_published_in_both_languages(bot: BotRunner, phone: EmulatorClient) -> None:
+    commands = phone.stats()["commands"]
+    assert "report" in json.dumps(commands) and "Plantear una inquietud" in json.dumps(commands, ensure_ascii=False)
+
+
 def test_deep_link_with_a_code_opens_the_card(bot: BotRunner, phone: EmulatorClient) -> None:
     card = Chat(phone, 102).say("/start AQ-017")[0]
     assert "Air quality sensor, Elm Street school" in card["plain"]
@@ -430,3 +435,39 @@ def test_unknown_command_and_stale_buttons_get_a_clear_answer(bot: BotRunner, ph
     chat.say("/cancel")
     assert "step is over" in chat.press(confirm, "Send")[0]["plain"]
     assert count(city, Concern) == 0
+
+
+def test_a_concern_in_spanish_end_to_end(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = Chat(phone, 180, "es")
+    welcome = chat.say("/start")[0]
+    assert "¿Estás de acuerdo?" in welcome["plain"]
+    chat.press(welcome, "Estoy de acuerdo")
+    card = chat.say("CAM-004")[0]
+    assert "Cuánto tiempo se guardan: 30 días" in card["plain"]
+    ask = chat.press(card, "Plantear una inquietud")[0]
+    assert "Cuéntame tu inquietud" in ask["plain"]
+    category = chat.say("La cámara graba la entrada de mi casa y nadie me avisó")[0]
+    assert "Mi sugerencia" in category["plain"]
+    feeling = chat.press(category, data=buttons(category)[0][1])[0]
+    confirm = chat.press(feeling, data="e:1")[0]
+    assert "Revisa antes de enviar" in confirm["plain"]
+    done = chat.press(confirm, "Enviar")[0]["plain"]
+    with city.reading() as session:
+        concern = session.scalars(select(Concern)).one()
+    assert concern.reference in done and "registrada" in done
+    assert concern.language == "es" and concern.polarity is None  # TextBlob figures are English-only
+    mine = chat.say("/mine")[0]["plain"]
+    assert "Tus inquietudes" in mine and "recibida" in mine or concern.reference in mine
+
+
+def test_staff_chats_stay_silent_unless_addressed(city: Database, bot_settings: Settings, server: EmulatorServer,
+                                                  phone: EmulatorClient) -> None:
+    staff = -100200
+    settings = bot_settings.model_copy(update={"staff_chat_ids": [staff]})
+    with BotRunner(settings, city, server.bot_api_url):
+        phone.say(201, "good morning team", chat_id=staff, chat_type="supergroup")
+        assert phone.wait(staff, after=0, timeout=0.8) == []
+        phone.say(201, "@civicpulse_bot are you there?", chat_id=staff, chat_type="supergroup")
+        reply = phone.wait(staff, after=0, timeout=5)
+    assert reply and "weekly digest" in reply[0]["plain"]
+    assert count(city, Resident) == 0
