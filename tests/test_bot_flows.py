@@ -471,3 +471,24 @@ def test_staff_chats_stay_silent_unless_addressed(city: Database, bot_settings: 
         reply = phone.wait(staff, after=0, timeout=5)
     assert reply and "weekly digest" in reply[0]["plain"]
     assert count(city, Resident) == 0
+
+
+def test_no_message_exceeds_telegrams_limit_with_the_longest_texts(bot: BotRunner, phone: EmulatorClient,
+                                                                  city: Database) -> None:
+    from core import triage
+
+    chat = consented(phone, 190)
+    with city.transaction() as session:
+        builders.deployment(session, code="CAM-901", name="N" * 200, technology="camera",
+                            description="<Long & detailed> " * 400)
+        resident = session.scalars(select(Resident)).one()
+        for i in range(6):
+            concern = builders.concern(session, f"Concern {i} " + "é<&>" * 990, resident=resident,
+                                       policy=builders.POLICY)
+            triage.reply(session, concern=concern, text="Réponse <b> & " * 250, author="staff")
+    card = chat.say("CAM-901")[0]
+    mine = chat.say("/mine")[0]
+    for message in (card, mine):
+        assert len(message["plain"].encode("utf-16-le")) // 2 <= 4096
+    assert "CAM-901" in card["plain"] and "<Long & detailed>" in card["plain"]
+    assert "page 1 of 2" in mine["plain"] and "Réponse <b> &" in mine["plain"]

@@ -14,6 +14,9 @@ from core.errors import DomainError
 from core.models import Concern, ConcernStatus, StaffReply
 
 MINE_PAGE = 5
+# Five concerns with their replies stay well under Telegram's 4,096 characters.
+MINE_TEXT_CHARS = 280
+MINE_REPLY_CHARS = 360
 
 
 def welcome(turn: Turn) -> None:
@@ -160,9 +163,9 @@ def mine(turn: Turn, page: int = 0) -> None:
     for c in rows:
         item = turn.t("mine-item", reference=c.reference, status=turn.t(f"concern-status-{c.status}"),
                       date=c.created_on.isoformat(), category=turn.t(f"category-{c.category}"),
-                      text=cut(c.text, 280) if c.text else turn.t("mine-text-removed"))
+                      text=cut(c.text, MINE_TEXT_CHARS) if c.text else turn.t("mine-text-removed"))
         if c.id in replies:
-            item = Safe(item + "\n" + turn.t("mine-reply", text=cut(replies[c.id].text, 500)))
+            item = Safe(item + "\n" + turn.t("mine-reply", text=cut(replies[c.id].text, MINE_REPLY_CHARS)))
         items.append(item)
     nav = []
     if page > 0:

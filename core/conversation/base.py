@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from core.models import FlowState, Resident
 MAX_MESSAGE_CHARS = 4096
 MAX_CALLBACK_BYTES = 64
 PREVIEW_CHARS = 600
+LONG_VALUE = 200
 
 
 class Safe(str):
@@ -25,10 +27,34 @@ class Safe(str):
 
 
 def tr(language: str | None, key: str, **args: Any) -> Safe:
-    """Render a prompt as Telegram HTML: the prompt's own markup kept, every variable escaped."""
-    escaped = {k: v if isinstance(v, Safe) or not isinstance(v, str) else html.escape(v, quote=False)
-               for k, v in args.items()}
-    return Safe(t(language, key, **escaped))
+    """Render a prompt as Telegram HTML: the prompt's own markup kept, every variable escaped.
+
+    Fluent refuses a placeable over 1,000 characters; long values go in as short markers and are put back
+    after rendering, so a 4,000-character concern or a long card body renders whole.
+    """
+    escaped: dict[str, Any] = {}
+    long_values: dict[str, str] = {}
+    for name, value in args.items():
+        if isinstance(value, str):
+            value = value if isinstance(value, Safe) else html.escape(value, quote=False)
+            if len(value) > LONG_VALUE:
+                marker = f"\ue000{len(long_values)}\ue001"
+                long_values[marker] = value
+                value = marker
+        escaped[name] = value
+    text = t(language, key, **escaped)
+    for marker, value in long_values.items():
+        text = text.replace(marker, value)
+    return Safe(text)
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(html_text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units of the text after the HTML is parsed."""
+    plain = html.unescape(_TAG.sub("", html_text))
+    return len(plain.encode("utf-16-le")) // 2
 
 
 def cut(text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -67,7 +93,7 @@ class Reply:
     edit: bool = False  # replace the message whose button was pressed instead of sending a new one
 
     def __post_init__(self) -> None:
-        if len(self.text) > MAX_MESSAGE_CHARS:
+        if visible_length(self.text) > MAX_MESSAGE_CHARS:
             raise ValueError(f"a reply over {MAX_MESSAGE_CHARS} characters")
 
 

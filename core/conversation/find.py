@@ -21,6 +21,7 @@ from core.vocab import vocabularies
 NEAR_RADIUS_M = 1500.0
 NEAR_LIMIT = 8
 SEARCH_LIMIT = 8
+DESCRIPTION_CHARS = 1200  # the card's other fields are bounded by the register; a long description is cut
 
 
 def deployment_by_code(session: Session, raw: str) -> Deployment | None:
@@ -62,7 +63,7 @@ def card_lines(turn: Turn, d: Deployment) -> dict[str, Safe]:
     links = " ".join(u for u in (d.info_url, d.privacy_url) if u) or None
     what = vocab.label("technology", d.technology, turn.lang)
     if d.description:
-        what = f"{what}: {d.description}"
+        what = f"{what}: {cut(d.description, DESCRIPTION_CHARS)}"
     return {
         "what": line("card-what", what),
         "why": line("card-why", _labels(turn, "purpose", d.purposes)),
