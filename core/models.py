@@ -386,3 +386,52 @@ class ProcessedUpdate(Base):
     bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# Scheduled work: one owner of the schedule, a record of every job run, and what each job already told whom.
+
+class SchedulerLease(Base):
+    """Who runs the schedule and the outbox sender until when; renewed by its owner, taken over once expired."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    """One run of a scheduled job (by its schedule, the catch-up tick or `civicpulse jobs run`) and what it did."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_job_started_at", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Notice(Base):
+    """A message a job queued once for one recipient (a digest of a week, a pilot reminder, a satisfaction check).
+
+    The unique key is what makes a job's effect idempotent: it outlives the outbox row, which retention prunes.
+    """
+
+    __tablename__ = "notice"
+    __table_args__ = (UniqueConstraint("kind", "subject", "recipient", name="uq_notice_kind_subject_recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(40))  # "resident:<id>" or "chat:<staff chat id>"
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The sender claims only the oldest waiting row of each staff chat; this keeps that check an index lookup.
+Index("ix_outbox_staff_chat_id", Outbox.staff_chat_id)
