@@ -388,6 +388,99 @@ class ProcessedUpdate(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class QuestionKind(StrEnum):
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_CHOICE = "multiple_choice"
+    SCALE = "scale"
+    FREE_TEXT = "free_text"
+
+
+class Campaign(Base):
+    """An organizer's consultation: texts per language, target, questions in order, times, status."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(32), default=CampaignStatus.DRAFT, index=True)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    title: Mapped[dict[str, Any]] = mapped_column(JSON)
+    description: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # [{"kind", "required", "text": {lang: str}, "options": [{lang: str}, ...]}, ...] — fixed once open.
+    questions: Mapped[list[Any]] = mapped_column(JSON)
+    target_deployments: Mapped[list[str]] = mapped_column(JSON)
+    target_districts: Mapped[list[str]] = mapped_column(JSON)
+    target_lat: Mapped[float | None] = mapped_column(Float)
+    target_lon: Mapped[float | None] = mapped_column(Float)
+    target_radius_m: Mapped[int | None] = mapped_column(Integer)
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    results_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+    # When the lifecycle job wrote each notice batch (data-driven and idempotent: NULL means not yet).
+    invitations_at: Mapped[datetime | None]
+    reminders_at: Mapped[datetime | None]
+    results_sent_at: Mapped[datetime | None]
+
+
+class CampaignResponse(Base):
+    """One resident's response to a campaign: where they are (for resume) and their district at answer time."""
+
+    __tablename__ = "campaign_response"
+    __table_args__ = (UniqueConstraint("campaign_id", "resident_id", name="uq_campaign_response_resident"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    # NULL once the resident is erased: the answers stay (emptied of text) so results stay honest.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="SET NULL"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id", ondelete="SET NULL"))
+    current_index: Mapped[int] = mapped_column(SmallInteger, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+
+class CampaignAnswer(Base):
+    """One answer to one question: an option index or scale value, a bit mask of options, or analysed text."""
+
+    __tablename__ = "campaign_answer"
+    __table_args__ = (
+        UniqueConstraint("response_id", "question_index", name="uq_campaign_answer_question"),
+        Index("ix_campaign_answer_campaign_question", "campaign_id", "question_index"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("campaign_response.id", ondelete="CASCADE"))
+    # Repeated from the response so results aggregate one table by campaign without a join.
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    question_index: Mapped[int] = mapped_column(SmallInteger)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[int | None] = mapped_column(SmallInteger)  # single choice: option index; scale: 1..5
+    mask: Mapped[int | None] = mapped_column(Integer)  # multiple choice: bit i set when option i was chosen
+    # Free text: redacted at answer time and analysed like a concern; emptied by erase.
+    text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    polarity: Mapped[float | None] = mapped_column(Float)
+    subjectivity: Mapped[float | None] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(32))
+    category: Mapped[str | None] = mapped_column(String(32))
+    key_phrases: Mapped[list[str] | None] = mapped_column(JSON)
+    flags: Mapped[list[str] | None] = mapped_column(JSON)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # Scheduled work: one owner of the schedule, a record of every job run, and what each job already told whom.
 
 class SchedulerLease(Base):

@@ -265,6 +265,48 @@ def _satisfaction_check(payload: dict[str, Any], language: str) -> Rendered:
                               (t(language, "outbox-satisfaction-no"), f"sat:n:{reference}")]])
 
 
+def _campaign_title(payload: dict[str, Any], language: str) -> str:
+    titles: dict[str, str] = payload.get("title") or {}
+    return titles.get(language) or next(iter(titles.values()), "")
+
+
+def _campaign_closes(payload: dict[str, Any], language: str) -> str:
+    if payload.get("closes_on"):
+        return t(language, "campaign-closes-on", date=_e(payload["closes_on"]))
+    return t(language, "campaign-open-ended")
+
+
+def _campaign_invitation(payload: dict[str, Any], language: str) -> Rendered:
+    text = t(language, "outbox-campaign-invitation", title=_e(_campaign_title(payload, language)))
+    return Rendered(f"{text}\n{_campaign_closes(payload, language)}",
+                    buttons=[[(t(language, "outbox-campaign-answer"), f"cs:{payload['code']}")]])
+
+
+def _campaign_reminder(payload: dict[str, Any], language: str) -> Rendered:
+    text = t(language, "outbox-campaign-reminder", title=_e(_campaign_title(payload, language)))
+    return Rendered(f"{text}\n{_campaign_closes(payload, language)}",
+                    buttons=[[(t(language, "outbox-campaign-continue"), f"cs:{payload['code']}")]])
+
+
+def _campaign_results(payload: dict[str, Any], language: str) -> Rendered:
+    title = _e(_campaign_title(payload, language))
+    found: dict[str, Any] = payload.get("headline") or {}
+    responses = found.get("responses")
+    if responses is None:
+        return Rendered(t(language, "outbox-campaign-results-few", title=title))
+    question = found.get("question")
+    if question and found.get("option") is not None and found.get("share") is not None:
+        return Rendered(t(language, "outbox-campaign-results-option", title=title, responses=responses,
+                          question=_e(question.get(language) or next(iter(question.values()))),
+                          option=_e(found["option"].get(language) or next(iter(found["option"].values()))),
+                          percent=round(100 * float(found["share"]))))
+    if question and found.get("mean") is not None:
+        return Rendered(t(language, "outbox-campaign-results-scale", title=title, responses=responses,
+                          question=_e(question.get(language) or next(iter(question.values()))),
+                          mean=f"{float(found['mean']):.1f}"))
+    return Rendered(t(language, "outbox-campaign-results-count", title=title, responses=responses))
+
+
 _RENDERERS: dict[str, Callable[[dict[str, Any], str], Rendered]] = {
     "staff_reply": _staff_reply,
     "concern_status": _concern_status,
@@ -273,5 +315,8 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str], Rendered]] = {
     "deployment_created": _deployment_created,
     "deployment_changed": _deployment_changed,
     "satisfaction_check": _satisfaction_check,
+    "campaign_invitation": _campaign_invitation,
+    "campaign_reminder": _campaign_reminder,
+    "campaign_results": _campaign_results,
 }
 KINDS = frozenset(_RENDERERS)

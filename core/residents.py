@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import CursorResult, Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from core.campaigns.answering import forget_respondent
 from core.errors import Invalid
-from core.models import Base, Concern, ConcernEvent, Resident, StaffReply, utcnow
+from core.models import Base, CampaignAnswer, Concern, ConcernEvent, Resident, StaffReply, utcnow
 
 LANGUAGES = ("en", "es")
 
@@ -106,12 +107,18 @@ def export(session: Session, *, resident: Resident) -> dict[str, Any]:
         document["staff_reply"] = [_row(r) for r in session.execute(
             select(StaffReply.__table__).where(StaffReply.concern_id.in_(concern_ids))
             .order_by(StaffReply.id)).mappings()]
+    response_ids = [r["id"] for r in document.get("campaign_response", [])]
+    if response_ids:
+        document["campaign_answer"] = [_row(r) for r in session.execute(
+            select(CampaignAnswer.__table__).where(CampaignAnswer.response_id.in_(response_ids))
+            .order_by(CampaignAnswer.id)).mappings()]
     return document
 
 
 @dataclass
 class EraseReport:
     concerns_unlinked: int = 0
+    campaign_responses_unlinked: int = 0
     rows_deleted: dict[str, int] = field(default_factory=dict)
 
 
@@ -121,7 +128,8 @@ def _run(session: Session, statement: Any) -> int:
 
 
 def erase(session: Session, *, resident: Resident, now: datetime | None = None) -> EraseReport:
-    """Erase a resident: concerns stay for honest statistics but are unlinked and emptied; the rest goes."""
+    """Erase a resident: concerns and campaign responses stay for honest statistics but are unlinked and emptied
+    of text; the rest goes."""
     now = now or utcnow()
     report = EraseReport()
     concern_ids = list(session.scalars(select(Concern.id).where(Concern.resident_id == resident.id)))
@@ -132,8 +140,10 @@ def erase(session: Session, *, resident: Resident, now: datetime | None = None) 
         report.concerns_unlinked = _run(session, update(Concern).where(Concern.id.in_(concern_ids)).values(
             resident_id=None, text="", text_removed_at=now, key_phrases=[], lat=None, lon=None,
             idempotency_key=None, updated_at=now))
+    # Campaign responses, like concerns, stay for honest results: unlinked, free text emptied.
+    report.campaign_responses_unlinked = forget_respondent(session, resident_id=resident.id)
     for table, column in _tables_about_residents():
-        if table.name == "concern":
+        if table.name in ("concern", "campaign_response"):
             continue
         count = _run(session, delete(table).where(table.c[column] == resident.id))
         if count:

@@ -250,6 +250,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "deployment_changed": {"code": "AQ-017", "name": "Air quality", "fields": ["retention_days", "vendor"],
                            "status": "active", "version": 2},
     "satisfaction_check": {"reference": "C-7K2Q9"},
+    "campaign_invitation": {"code": "Ab3dEf7hJk", "title": {"en": "Shuttle <pilot>", "es": "Lanzadera"},
+                            "closes_on": "2026-12-01"},
+    "campaign_reminder": {"code": "Ab3dEf7hJk", "title": {"en": "Shuttle"}, "closes_on": None},
+    "campaign_results": {"code": "Ab3dEf7hJk", "title": {"en": "Shuttle", "es": "Lanzadera"}, "closes_on": None,
+                         "headline": {"responses": 40, "question": {"en": "Keep it?", "es": "¿Seguir?"},
+                                      "kind": "single_choice", "option": {"en": "Yes", "es": "Sí"}, "share": 0.625}},
 }
 
 

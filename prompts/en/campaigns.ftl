@@ -1,0 +1,21 @@
+# Consultations: how a question is shown, answers in words, and the three notices the lifecycle job sends.
+campaign-question-header = Question { $number } of { $total }
+campaign-hint-single_choice = Choose one answer.
+campaign-hint-multiple_choice = Choose every answer that applies, then press Done.
+campaign-hint-scale = Choose a number from 1 (not at all) to 5 (very much).
+campaign-hint-free_text = Type your answer in a message.
+campaign-hint-optional = You can skip this question.
+campaign-answer-none = (not answered)
+campaign-answer-skipped = (skipped)
+campaign-answer-scale = { $value } of { $top }
+campaign-answer-removed = (text removed)
+campaign-closes-on = Open until { $date }.
+campaign-open-ended = Open until the organizers close it.
+outbox-campaign-invitation = New consultation for people around what you follow or near you: { $title }
+outbox-campaign-answer = Answer now
+outbox-campaign-reminder = You started answering { $title } and have not finished yet. Your answers so far are kept; carry on where you left off.
+outbox-campaign-continue = Carry on
+outbox-campaign-results-option = Results of { $title }: { $responses } people answered. Most chose “{ $option }” to “{ $question }” ({ $percent } %). Thank you for taking part.
+outbox-campaign-results-scale = Results of { $title }: { $responses } people answered. “{ $question }”: { $mean } out of 5 on average. Thank you for taking part.
+outbox-campaign-results-count = Results of { $title }: { $responses } people answered. Thank you for taking part.
+outbox-campaign-results-few = { $title } has closed. Too few people answered to publish figures without revealing anyone's answers. Thank you for taking part.

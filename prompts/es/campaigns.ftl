@@ -1,0 +1,21 @@
+# Consultas: cómo se muestra una pregunta, las respuestas en palabras y los tres avisos del trabajo programado.
+campaign-question-header = Pregunta { $number } de { $total }
+campaign-hint-single_choice = Elige una respuesta.
+campaign-hint-multiple_choice = Elige todas las respuestas que correspondan y pulsa Listo.
+campaign-hint-scale = Elige un número del 1 (nada) al 5 (mucho).
+campaign-hint-free_text = Escribe tu respuesta en un mensaje.
+campaign-hint-optional = Puedes saltar esta pregunta.
+campaign-answer-none = (sin respuesta)
+campaign-answer-skipped = (saltada)
+campaign-answer-scale = { $value } de { $top }
+campaign-answer-removed = (texto eliminado)
+campaign-closes-on = Abierta hasta el { $date }.
+campaign-open-ended = Abierta hasta que la cierren quienes la organizan.
+outbox-campaign-invitation = Nueva consulta para quienes viven cerca o siguen lo que tú sigues: { $title }
+outbox-campaign-answer = Responder ahora
+outbox-campaign-reminder = Empezaste a responder { $title } y aún no has terminado. Tus respuestas se guardan; sigue donde lo dejaste.
+outbox-campaign-continue = Seguir
+outbox-campaign-results-option = Resultados de { $title }: respondieron { $responses } personas. La respuesta más elegida a «{ $question }» fue «{ $option }» ({ $percent } %). Gracias por participar.
+outbox-campaign-results-scale = Resultados de { $title }: respondieron { $responses } personas. «{ $question }»: { $mean } de 5 de media. Gracias por participar.
+outbox-campaign-results-count = Resultados de { $title }: respondieron { $responses } personas. Gracias por participar.
+outbox-campaign-results-few = { $title } se ha cerrado. Respondieron muy pocas personas para publicar cifras sin revelar las respuestas de nadie. Gracias por participar.
