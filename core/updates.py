@@ -15,18 +15,19 @@ from core.models import ProcessedUpdate
 # DESIGN.md, Offline facts: scoped to the bot and kept 48 hours.
 KEEP = timedelta(hours=48)
 _TABLE = cast(Table, ProcessedUpdate.__table__)
+# RETURNING tells whether the row went in (rowcount after ON CONFLICT DO NOTHING is not portable).
 _INSERTS = {
-    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(),
-    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.update_id),
+    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing().returning(_TABLE.c.update_id),
 }
 
 
 def claim(session: Session, *, bot_id: int, update_id: int, now: datetime) -> bool:
     """Record the update as handled; return False when it already was (by this or another worker)."""
     connection = session.connection()
-    result: CursorResult[Any] = connection.execute(
-        _INSERTS[connection.dialect.name], {"bot_id": bot_id, "update_id": update_id, "created_at": now})
-    return bool(result.rowcount)
+    inserted = connection.execute(
+        _INSERTS[connection.dialect.name], {"bot_id": bot_id, "update_id": update_id, "created_at": now}).scalar()
+    return inserted is not None
 
 
 def prune(session: Session, *, now: datetime) -> int:
