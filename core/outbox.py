@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, aliased
 
 from core.i18n import DEFAULT_LANGUAGE, t
 from core.models import ConcernStatus, Outbox, OutboxStatus, Resident, utcnow
@@ -55,9 +55,14 @@ class Batch:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A message ready to send: text (the caption when there is a photo or a document), markup, attachment."""
+
     text: str
-    parse_mode: str = "HTML"
+    parse_mode: str | None = "HTML"
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)  # rows of (label, callback_data)
+    photo: bytes | None = None
+    document: bytes | None = None
+    filename: str | None = None
 
 
 class UnknownKind(ValueError):
@@ -72,11 +77,23 @@ def backoff(attempt: int, *, base: float = BACKOFF_BASE_SECONDS, cap: float = BA
 
 
 def claim(session: Session, *, now: datetime | None = None, lease: timedelta = timedelta(minutes=5),
-          batch_size: int = 50) -> Batch:
-    """Take due queued rows in id order, mark them sending until now + lease, and return them."""
+          batch_size: int = 50, fifo: bool = False) -> Batch:
+    """Take due queued rows in id order, mark them sending until now + lease, and return them.
+
+    With `fifo`, a row is taken only when no earlier row for the same recipient is still waiting or being sent
+    (by anyone), so each chat gets its messages in order even across retries and several senders; a batch then
+    holds at most one row per recipient.
+    """
     now = now or utcnow()
     candidates = (select(Outbox.id).where(Outbox.status == OutboxStatus.QUEUED, Outbox.not_before <= now)
                   .order_by(Outbox.id).limit(batch_size))
+    if fifo:
+        earlier = aliased(Outbox)
+        unfinished = and_(earlier.id < Outbox.id, earlier.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING)))
+        candidates = candidates.where(
+            ~exists().where(earlier.resident_id == Outbox.resident_id, unfinished),
+            ~exists().where(Outbox.resident_id.is_(None), earlier.resident_id.is_(None),
+                            earlier.staff_chat_id == Outbox.staff_chat_id, unfinished))
     # PostgreSQL: rows another sender is claiming are skipped, not waited for. SQLite ignores FOR UPDATE;
     # its BEGIN IMMEDIATE already makes the whole claim one writer at a time.
     ids = list(session.scalars(candidates.with_for_update(skip_locked=True)))
@@ -185,8 +202,16 @@ def _fail(session: Session, outbox_id: int, reason: str) -> None:
 
 # Rendering ------------------------------------------------------------------------------------------------------
 
-def render(kind: str, payload: dict[str, Any], language: str | None) -> Rendered:
-    """Render a row as Telegram HTML in the recipient's language; staff free text is escaped and framed."""
+def render(kind: str, payload: dict[str, Any], language: str | None, *, session: Session | None = None) -> Rendered:
+    """Render a row as Telegram HTML in the recipient's language; staff free text is escaped and framed.
+
+    Kinds in STORED_KINDS read what they show from the database (a stored summary) and need a session.
+    """
+    stored = _STORED_RENDERERS.get(kind)
+    if stored is not None:
+        if session is None:
+            raise ValueError(f"{kind} is rendered from the database: give a session")
+        return stored(session, payload, language or DEFAULT_LANGUAGE)
     renderer = _RENDERERS.get(kind)
     if renderer is None:
         raise UnknownKind(kind)
@@ -265,6 +290,32 @@ def _satisfaction_check(payload: dict[str, Any], language: str) -> Rendered:
                               (t(language, "outbox-satisfaction-no"), f"sat:n:{reference}")]])
 
 
+def _pilot_reminder(payload: dict[str, Any], language: str) -> Rendered:
+    return Rendered(t(language, "outbox-pilot-ending", code=_e(payload["code"]), name=_e(payload["name"]),
+                      days=int(payload["days"]), date=_e(payload["pilot_end"])))
+
+
+def _digest_chart(payload: dict[str, Any], language: str) -> Rendered:
+    from core.jobs.digest import render_chart
+
+    return Rendered(t(language, "digest-chart-caption", week=_e(payload["iso_week"])),
+                    photo=render_chart(payload, language))
+
+
+def _digest_text(session: Session, payload: dict[str, Any], language: str) -> Rendered:
+    from core.jobs.digest import render_text
+
+    return Rendered(render_text(session, payload, language))
+
+
+def _digest_document(session: Session, payload: dict[str, Any], language: str) -> Rendered:
+    from core.jobs.digest import render_document
+
+    filename, content = render_document(session, payload, language)
+    return Rendered(t(language, "digest-document-caption", week=_e(payload["iso_week"])), document=content,
+                    filename=filename)
+
+
 def _campaign_title(payload: dict[str, Any], language: str) -> str:
     titles: dict[str, str] = payload.get("title") or {}
     return titles.get(language) or next(iter(titles.values()), "")
@@ -307,6 +358,12 @@ def _campaign_results(payload: dict[str, Any], language: str) -> Rendered:
     return Rendered(t(language, "outbox-campaign-results-count", title=title, responses=responses))
 
 
+_STORED_RENDERERS: dict[str, Callable[[Session, dict[str, Any], str], Rendered]] = {
+    "digest_text": _digest_text,
+    "digest_document": _digest_document,
+}
+STORED_KINDS = frozenset(_STORED_RENDERERS)
+
 _RENDERERS: dict[str, Callable[[dict[str, Any], str], Rendered]] = {
     "staff_reply": _staff_reply,
     "concern_status": _concern_status,
@@ -318,5 +375,7 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str], Rendered]] = {
     "campaign_invitation": _campaign_invitation,
     "campaign_reminder": _campaign_reminder,
     "campaign_results": _campaign_results,
+    "pilot_reminder": _pilot_reminder,
+    "digest_chart": _digest_chart,
 }
-KINDS = frozenset(_RENDERERS)
+KINDS = frozenset(_RENDERERS) | STORED_KINDS

@@ -15,3 +15,20 @@ outbox-deployment-changed = { $name } ({ $code }) changed in the register: { $co
 outbox-satisfaction = Your concern { $reference } was closed a few days ago. Did the city's answer help you?
 outbox-satisfaction-yes = Yes, it helped
 outbox-satisfaction-no = No, reopen it
+outbox-pilot-ending = The pilot of { $name } ({ $code }), which you follow, ends { $days ->
+    [one] tomorrow
+   *[other] in { $days } days
+}, on { $date }. Type { $code } to see its card, or tell the city what you think of it before it decides.
+# The weekly digest to staff chats (Telegram HTML; the chart's labels are plain text).
+digest-title = Weekly digest, { $week } ({ $start } to { $end })
+digest-totals = { $count } concerns ({ $change }), { $questions } unanswered questions; share negative { $negative }.
+digest-top = Top concerns
+digest-top-line = { $category }: { $count } ({ $change })
+digest-debt = Response debt: { $over7 } open for more than 7 days, { $over30 } for more than 30; median time to first reply { $median } h; share answered { $answered }.
+digest-attached = The chart and the full summary (Markdown) follow.
+digest-chart-caption = Concerns per category and mean sentiment, { $week }
+digest-document-caption = Full summary of { $week }
+digest-chart-categories = Concerns per category, { $week }
+digest-chart-this-week = this week ({ $week })
+digest-chart-last-week = last week ({ $week })
+digest-chart-sentiment = Mean sentiment (polarity, English texts), last { $weeks } weeks

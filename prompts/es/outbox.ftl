@@ -15,3 +15,20 @@ outbox-deployment-changed = { $name } ({ $code }) ha cambiado en el registro: { 
 outbox-satisfaction = Tu inquietud { $reference } se cerró hace unos días. ¿Te ayudó la respuesta de la ciudad?
 outbox-satisfaction-yes = Sí, me ayudó
 outbox-satisfaction-no = No, reabrirla
+outbox-pilot-ending = La prueba piloto de { $name } ({ $code }), que sigues, termina { $days ->
+    [one] mañana
+   *[other] dentro de { $days } días
+}, el { $date }. Escribe { $code } para ver su ficha, o di a la ciudad qué opinas antes de que decida.
+# El resumen semanal para los chats del personal (HTML de Telegram; las etiquetas del gráfico son texto plano).
+digest-title = Resumen semanal, { $week } (del { $start } al { $end })
+digest-totals = { $count } inquietudes ({ $change }), { $questions } preguntas sin respuesta; proporción negativa { $negative }.
+digest-top = Principales inquietudes
+digest-top-line = { $category }: { $count } ({ $change })
+digest-debt = Deuda de respuesta: { $over7 } abiertas más de 7 días, { $over30 } más de 30; mediana hasta la primera respuesta { $median } h; proporción respondida { $answered }.
+digest-attached = A continuación, el gráfico y el resumen completo (Markdown).
+digest-chart-caption = Inquietudes por categoría y sentimiento medio, { $week }
+digest-document-caption = Resumen completo de { $week }
+digest-chart-categories = Inquietudes por categoría, { $week }
+digest-chart-this-week = esta semana ({ $week })
+digest-chart-last-week = semana anterior ({ $week })
+digest-chart-sentiment = Sentimiento medio (polaridad, textos en inglés), últimas { $weeks } semanas
