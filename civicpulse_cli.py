@@ -210,6 +210,53 @@ def _host_bot(settings: Settings, args: argparse.Namespace, *, with_api: bool) -
     return 0
 
 
+def cmd_jobs_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.scheduler import next_run
+    from core import jobs, lease
+    from core.models import utcnow
+
+    now = utcnow()
+    database = _database(settings)
+    with database.reading() as session:
+        runs = jobs.last_runs(session)
+        holder = lease.holder(session, now=now)
+    zone = settings.zone
+    print(f"{'job':20}  {'schedule':32}  {'last run':26}  {'status':7}  {'next run':26}  what it did")
+    for name, job in jobs.JOBS.items():
+        last = runs.get(name)
+        upcoming = next_run(job, zone, now, last.started_at if last else None)
+        did = ", ".join(f"{k} {v}" for k, v in last.detail.items()) if last else ""
+        print(f"{name:20}  {job.schedule + ' ' + zone.key if job.trigger == 'cron' else job.schedule:32}  "
+              f"{last.started_at.astimezone(zone).isoformat(timespec='seconds') if last else '-':26}  "
+              f"{last.status if last else '-':7}  "
+              f"{upcoming.astimezone(zone).isoformat(timespec='seconds') if upcoming else '-':26}  {did}")
+    print(f"schedule lease: held by {holder.owner} until {holder.expires_at.astimezone(zone).isoformat('seconds')}"
+          if holder else "schedule lease: free (no bot process is running the schedule)")
+    return 0
+
+
+def cmd_jobs_run(settings: Settings, args: argparse.Namespace) -> int:
+    from core import jobs
+    from core.models import utcnow
+
+    now = utcnow()
+    database = _database(settings)
+    try:
+        with database.transaction() as session:
+            outcome, _ = jobs.run(session, args.name, now=now, context=jobs.JobContext.from_settings(settings),
+                                  trigger="manual", week=args.week)
+    except DomainError:
+        raise
+    except Exception as exc:
+        with database.transaction() as session:
+            jobs.record_failure(session, args.name, now=now, trigger="manual", error=type(exc).__name__)
+        raise
+    did = ", ".join(f"{k} {v}" for k, v in outcome.counts.items())
+    print(f"{args.name}: {did or 'nothing to do'}; {len(outcome.messages)} messages queued"
+          + (f" ({outcome.note})" if outcome.note else ""))
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return _host_bot(settings, args, with_api=True)
 
@@ -340,6 +387,15 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = key.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id", type=int)
     revoke.set_defaults(func=cmd_apikey_revoke)
+
+    job_verbs = verb("jobs", "scheduled jobs (run by the bot process that holds the schedule's lease)"
+                     ).add_subparsers(dest="action", required=True, metavar="ACTION")
+    job_verbs.add_parser("list", help="each job, its schedule, last run and next run").set_defaults(func=cmd_jobs_list)
+    run_job = job_verbs.add_parser("run", help="run one job now (the same code and idempotency as the schedule)")
+    run_job.add_argument("name", choices=["weekly-digest", "pilot-reminders", "satisfaction-checks", "retention",
+                                          "campaign-lifecycle", "housekeeping"])
+    run_job.add_argument("--week", help="weekly-digest only: a completed ISO week such as 2026-W47")
+    run_job.set_defaults(func=cmd_jobs_run)
 
     emu = verb("emulator", "run the local Telegram Bot API emulator (development and demos; never in production)",
                cmd_emulator)

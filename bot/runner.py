@@ -11,39 +11,16 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import build_application, plain_bot, prepare
-from bot.sender import OutboxSender
+from bot.app import build_application, prepare
+from bot.scheduler import Schedule
+from bot.sender import OutboxSender, sender_bot
 from bot.webhook import PATH, webhook_route
-from core import flows, updates
 from core.db import Database
-from core.models import utcnow
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SECONDS = 25
-HOUSEKEEPING_SECONDS = 600
-
-
-def _tidy(database: Database) -> None:
-    now = utcnow()
-    with database.transaction() as session:
-        updates_dropped = updates.prune(session, now=now)
-        flows_dropped = flows.prune(session, now=now)
-    if updates_dropped or flows_dropped:
-        logger.info("housekeeping: %d handled update ids older than 48 h and %d expired flows removed",
-                    updates_dropped, flows_dropped)
-
-
-async def housekeeping(database: Database, stop: asyncio.Event, interval: float = HOUSEKEEPING_SECONDS) -> None:
-    """Forget handled update ids after 48 hours and flows after they expire (24 hours)."""
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(_tidy, database)
-        except Exception as exc:  # retried on the next round; the bot keeps running
-            logger.error("housekeeping failed: %s", type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
 
 
 def _server_class() -> Any:
@@ -65,7 +42,8 @@ async def run(settings: Settings, database: Database, *, base_url: str | None = 
     """Host the bot until stopped (SIGINT/SIGTERM or `stop`); serve `asgi_app` (with the webhook route) if given.
 
     In webhook mode (CIVICPULSE_WEBHOOK_URL) the process registers the webhook with its secret and serves
-    /telegram/webhook; otherwise it long-polls. The outbox sender runs in the same loop.
+    /telegram/webhook; otherwise it long-polls. The scheduled jobs and the outbox sender run in the same loop,
+    but only while this process holds the schedule's lease (one owner among every process sharing the database).
     """
     import uvicorn
     from starlette.applications import Starlette
@@ -92,11 +70,12 @@ async def run(settings: Settings, database: Database, *, base_url: str | None = 
             await application.updater.start_polling(timeout=POLL_TIMEOUT_SECONDS, allowed_updates=Update.ALL_TYPES)
             logger.info("bot @%s long polling", application.bot.username)
         # The sender has its own Bot without the reply limiter: it handles 429s itself and paces bulk sends.
-        sender_bot = plain_bot(settings, base_url=base_url)
-        await sender_bot.initialize()
-        sender = OutboxSender(sender_bot, database, settings)
-        tasks = [asyncio.create_task(sender.run(stop), name="outbox-sender"),
-                 asyncio.create_task(housekeeping(database, stop), name="housekeeping")]
+        outbox_bot = sender_bot(settings, base_url=base_url)
+        await outbox_bot.initialize()
+        sender = OutboxSender(outbox_bot, database, settings)
+        schedule = Schedule(database, settings)
+        tasks = [asyncio.create_task(schedule.run(stop), name="schedule"),
+                 asyncio.create_task(sender.run(stop, active=schedule.is_leading), name="outbox-sender")]
         server = None
         if asgi_app is not None or webhook:
             route = webhook_route(application, secret)
@@ -116,5 +95,5 @@ async def run(settings: Settings, database: Database, *, base_url: str | None = 
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         await application.stop()
-        await sender_bot.shutdown()
+        await outbox_bot.shutdown()
     logger.info("bot stopped")

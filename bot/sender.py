@@ -1,7 +1,10 @@
-"""The outbox sender: delivers queued rows to Telegram and records each outcome, never sending a row twice.
+"""The outbox sender: delivers queued rows to Telegram at Telegram's pace and records each outcome, never twice.
 
-Each row is claimed in its own short transaction (committed as `sending`), sent, then marked in another, so a
-crash can leave at most the one row in flight undecided; `core.outbox.recover_interrupted` fails it later.
+Rows are claimed in batches (committed as `sending`), at most one per chat and only when nothing older for that
+chat is unfinished, so each chat gets its messages in order across retries and several senders. Each row is
+sent, then marked in its own transaction, so a crash leaves at most the rows in flight undecided;
+`core.outbox.recover_interrupted` fails those later rather than risk a second copy. A pacer spaces sends at
+about 29 a second overall and one a second per chat (one every 3 s in groups), so bulk sends get no 429.
 """
 
 from __future__ import annotations
@@ -9,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.orm import Session
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -49,16 +54,73 @@ class SendReport:
         return self.delivered + self.retried + self.failed
 
 
+GLOBAL_RATE = 29.0  # messages a second overall: Telegram allows about 30 for bulk notices
+PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
+GROUP_INTERVAL = 3.0  # groups and channels: about 20 messages a minute
+SENDER_CONNECTIONS = 8
+
+
+class Pacer:
+    """Space sends: one global slot every 1/rate s, and per chat no sooner than its interval after the last one.
+
+    Waits use the event loop's monotonic clock, so a jump of the wall clock never bursts or stalls sending.
+    """
+
+    def __init__(self, *, rate: float = GLOBAL_RATE, private_interval: float = PRIVATE_INTERVAL,
+                 group_interval: float = GROUP_INTERVAL, scale: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._gap = scale / rate
+        self._private = private_interval * scale
+        self._group = group_interval * scale
+        self._clock = clock
+        self._next = 0.0
+        self._chats: dict[int, float] = {}  # chat id → the earliest moment of its next message
+
+    async def slot(self, chat_id: int) -> None:
+        """Wait until a message may go to the chat, and take the slot."""
+        ready = self._chats.get(chat_id, 0.0)
+        if ready > self._clock():
+            await asyncio.sleep(ready - self._clock())
+        now = self._clock()
+        slot = max(now, self._next)
+        self._next = slot + self._gap
+        if slot > now:
+            await asyncio.sleep(slot - now)
+        self._chats[chat_id] = slot + (self._group if chat_id < 0 else self._private)
+        if len(self._chats) > 50_000:
+            self._chats = {c: t for c, t in self._chats.items() if t > slot}
+
+    def hold(self, chat_id: int, seconds: float) -> None:
+        """Telegram asked to wait (429): no message to the chat for `seconds`."""
+        self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), self._clock() + seconds)
+
+
+def sender_bot(settings: Settings, *, base_url: str | None = None) -> Bot:
+    """A Bot for the sender: no reply limiter (the sender paces itself) and a few connections, so one slow send
+    does not hold the others back."""
+    from telegram.request import HTTPXRequest
+
+    from bot.app import _endpoints
+
+    token, base, files = _endpoints(settings, base_url)
+    request = HTTPXRequest(connection_pool_size=SENDER_CONNECTIONS)
+    if base is None or files is None:
+        return Bot(token, request=request)
+    return Bot(token, base_url=base, base_file_url=files, request=request)
+
+
 class OutboxSender:
-    """Deliver due outbox rows through a PTB Bot, retrying what Telegram asks to retry."""
+    """Deliver due outbox rows through a PTB Bot at Telegram's pace, retrying what Telegram asks to retry."""
 
     def __init__(self, bot: Bot, database: Database, settings: Settings, *, batch_size: int = 50,
                  lease: timedelta = timedelta(minutes=2), send_timeout: float = 10.0,
-                 max_attempts: int = outbox.MAX_ATTEMPTS, clock: Callable[[], datetime] = utcnow) -> None:
-        # A send takes at most pool + connect + write + read timeouts; the claim must outlive it, or the row
-        # could be failed as interrupted while Telegram is still accepting it.
-        if lease.total_seconds() <= 4 * send_timeout + 5:
-            raise ValueError("the lease must be longer than the longest send (4 × send_timeout + 5 s)")
+                 max_attempts: int = outbox.MAX_ATTEMPTS, clock: Callable[[], datetime] = utcnow,
+                 pacer: Pacer | None = None) -> None:
+        # A send takes at most pool + connect + write + read timeouts; the claim must outlive it (and the wait for
+        # a slot), or the row could be failed as interrupted while Telegram is still accepting it.
+        if lease.total_seconds() <= 4 * send_timeout + 5 + batch_size / GLOBAL_RATE:
+            raise ValueError("the lease must be longer than the longest send (4 × send_timeout + 5 s) plus the "
+                             "time a batch waits for its slots")
         self._bot = bot
         self._database = database
         self._scale = settings.pacing_scale
@@ -67,62 +129,79 @@ class OutboxSender:
         self._timeout = send_timeout
         self._max_attempts = max_attempts
         self._clock = clock
+        self.pacer = pacer or Pacer(scale=settings.pacing_scale)
 
-    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        """Deliver until stop is set; an error is logged (without personal data) and the loop goes on."""
+    async def run(self, stop: asyncio.Event, interval: float = 1.0,
+                  active: Callable[[], bool] | None = None) -> None:
+        """Deliver until stop is set, while `active()` holds (this process owns the schedule's lease).
+
+        An error is logged (without personal data) and the loop goes on.
+        """
         while not stop.is_set():
             busy = False
-            try:
-                report = await self.run_once()
-                busy = report.total >= self._batch_size  # more may be due: go on without waiting
-            except Exception as exc:  # the sender must outlive a database or network outage
-                _log_unexpected("outbox sender: %s in a delivery round; continuing", exc)
+            if active is None or active():
+                try:
+                    report = await self.run_once()
+                    busy = report.total > 0  # more may be due: go on without waiting
+                except Exception as exc:  # the sender must outlive a database or network outage
+                    _log_unexpected("outbox sender: %s in a delivery round; continuing", exc)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
 
     async def run_once(self) -> SendReport:
-        """Fail interrupted rows, then claim and send due rows one at a time, up to the batch size."""
+        """Fail interrupted rows, then claim a batch of due rows (one per chat, in order) and send them paced."""
         report = SendReport()
         report.failed += await self._db(outbox.recover_interrupted, now=self._clock())
-        held: dict[int, datetime] = {}  # chat id → when Telegram lets us write to it again (after a 429)
-        for _ in range(self._batch_size):
-            batch = await self._db(outbox.claim, now=self._clock(), lease=self._lease, batch_size=1)
-            report.failed += batch.failed
-            if not batch.rows:
-                if batch.failed:
-                    continue
-                break
-            row = batch.rows[0]
-            until = held.get(row.chat_id)
-            if until is not None and until > self._clock():
-                await self._db(outbox.release, outbox_ids=[row.id], not_before=until)
-                continue
-            outcome = await self._deliver(row, held)
-            setattr(report, outcome, getattr(report, outcome) + 1)
+        batch = await self._db(outbox.claim, now=self._clock(), lease=self._lease, batch_size=self._batch_size,
+                               fifo=True)
+        report.failed += batch.failed
+        for outcome in await asyncio.gather(*(self._paced(row) for row in batch.rows)):
+            if outcome:
+                setattr(report, outcome, getattr(report, outcome) + 1)
         return report
 
-    async def _deliver(self, row: outbox.Claimed, held: dict[int, datetime]) -> str:
-        """Send one claimed row and record the outcome; return the SendReport field it counts in."""
+    async def _paced(self, row: outbox.Claimed) -> str | None:
+        """Render the row, wait for its slot, send it; None when it went back to the queue untried."""
         try:
-            rendered = outbox.render(row.kind, row.payload, row.language)
+            if row.kind in outbox.STORED_KINDS:
+                rendered = await self._read(_render_stored, kind=row.kind, payload=row.payload, language=row.language)
+            elif row.kind == "digest_chart":
+                rendered = await asyncio.to_thread(outbox.render, row.kind, row.payload, row.language)
+            else:
+                rendered = outbox.render(row.kind, row.payload, row.language)
         except outbox.UnknownKind:
             return await self._fail(row, outbox.UNKNOWN_KIND)
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, LookupError) as exc:
             return await self._fail(row, f"cannot render {row.kind}: {type(exc).__name__}")
+        await self.pacer.slot(row.chat_id)
+        return await self._deliver(row, rendered)
+
+    async def _send(self, row: outbox.Claimed, rendered: outbox.Rendered) -> Message:
         markup = None
         if rendered.buttons:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in line]
                                            for line in rendered.buttons])
+        timeouts: dict[str, Any] = {"read_timeout": self._timeout, "write_timeout": self._timeout,
+                                    "connect_timeout": self._timeout, "pool_timeout": self._timeout}
+        if rendered.photo is not None:
+            return await self._bot.send_photo(chat_id=row.chat_id, photo=rendered.photo, caption=rendered.text,
+                                              parse_mode=rendered.parse_mode, reply_markup=markup, **timeouts)
+        if rendered.document is not None:
+            document = InputFile(rendered.document, filename=rendered.filename or "document")
+            return await self._bot.send_document(chat_id=row.chat_id, document=document, caption=rendered.text,
+                                                 parse_mode=rendered.parse_mode, reply_markup=markup, **timeouts)
+        return await self._bot.send_message(chat_id=row.chat_id, text=rendered.text, parse_mode=rendered.parse_mode,
+                                            reply_markup=markup, **timeouts)
+
+    async def _deliver(self, row: outbox.Claimed, rendered: outbox.Rendered) -> str:
+        """Send one claimed row and record the outcome; return the SendReport field it counts in."""
         try:
-            message = await self._bot.send_message(
-                chat_id=row.chat_id, text=rendered.text, parse_mode=rendered.parse_mode, reply_markup=markup,
-                read_timeout=self._timeout, write_timeout=self._timeout, connect_timeout=self._timeout,
-                pool_timeout=self._timeout)
+            message = await self._send(row, rendered)
         except RetryAfter as exc:
             asked = retry_after_seconds(exc)
             wait = asked * self._scale
-            held[row.chat_id] = self._clock() + timedelta(seconds=wait)
+            self.pacer.hold(row.chat_id, wait)
             return await self._retry(row, wait, f"Telegram flood control: retry after {asked:g} s", "429")
         except Forbidden:
             count = await self._db(outbox.recipient_blocked, outbox_id=row.id)
@@ -166,12 +245,23 @@ class OutboxSender:
         log.warning("outbox %s %s: failed", row.id, row.kind)
         return "failed"
 
+    async def _read(self, service: Callable[..., T], **kwargs: Any) -> T:
+        """Run a core function in a read-only transaction on a worker thread."""
+        def work() -> T:
+            with self._database.reading() as session:
+                return service(session, **kwargs)
+        return await asyncio.to_thread(work)
+
     async def _db(self, service: Callable[..., T], **kwargs: Any) -> T:
         """Run a core service in its own transaction on a worker thread, off the bot's event loop."""
         def work() -> T:
             with self._database.transaction() as session:
                 return service(session, **kwargs)
         return await asyncio.to_thread(work)
+
+
+def _render_stored(session: Session, *, kind: str, payload: dict[str, Any], language: str) -> outbox.Rendered:
+    return outbox.render(kind, payload, language, session=session)
 
 
 def _reason(exc: TelegramError) -> str:
