@@ -19,6 +19,7 @@ from api import (
     ops,
     routes_admin,
     routes_announcements,
+    routes_campaigns,
     routes_concerns,
     routes_open311,
     routes_register,
@@ -106,7 +107,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.state.database = db
     errors.install(app)
     for module in (routes_register, routes_register_staff, routes_concerns, routes_announcements, routes_stats,
-                   routes_summaries, routes_admin, routes_open311):
+                   routes_summaries, routes_admin, routes_open311, routes_campaigns):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -15,7 +15,16 @@ from core import campaigns, outbox, residents
 from core.campaigns.results import hide
 from core.db import Database
 from core.errors import Invalid, InvalidTransition, NotFound
-from core.models import Campaign, CampaignAnswer, CampaignResponse, Concern, Follow, Outbox, Resident
+from core.models import (
+    Campaign,
+    CampaignAnswer,
+    CampaignResponse,
+    Concern,
+    Deployment,
+    Follow,
+    Outbox,
+    Resident,
+)
 from tests import builders
 
 NOW = datetime(2026, 11, 10, 9, tzinfo=UTC)
@@ -171,10 +180,6 @@ def test_consent_is_needed_to_answer(db: Database, place: dict[str, int]) -> Non
 
 def test_reach_and_lifecycle_notices(db: Database, place: dict[str, int]) -> None:
     with db.transaction() as s:
-        aq = s.scalar(select(Campaign).limit(1))  # none yet
-        assert aq is None
-        from core.models import Deployment
-
         aq017 = s.scalar(select(Deployment).where(Deployment.code == "AQ-017"))
         assert aq017 is not None
         follower = resident(s, 1, follow={"deployment_id": aq017.id})

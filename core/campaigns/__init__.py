@@ -44,6 +44,7 @@ from core.campaigns.definition import (
     text_in,
 )
 from core.campaigns.lifecycle import INVITATION, REMINDER, RESULTS, LifecycleReport, lifecycle
+from core.campaigns.preview import preview
 from core.campaigns.results import headline, public_results, responses_csv, results
 from core.campaigns.targeting import NEAR_DEPLOYMENT_M, estimate_reach, open_for, reached_residents, respondent_district
 
@@ -83,6 +84,7 @@ __all__ = [
     "open_for",
     "open_for_resident",
     "parse_spec",
+    "preview",
     "progress",
     "public_results",
     "question_view",

@@ -61,7 +61,8 @@ def _queue(session: Session, kind: str, campaign: Campaign, resident_ids: Sequen
     return written
 
 
-def _about(campaign: Campaign, zone: ZoneInfo) -> dict[str, Any]:
+def about(campaign: Campaign, zone: ZoneInfo) -> dict[str, Any]:
+    """The payload every campaign notice carries: code, title per language, local closing date."""
     closes_on = campaign.closes_at.astimezone(zone).date().isoformat() if campaign.closes_at else None
     return {"code": campaign.code, "title": dict(campaign.title), "closes_on": closes_on}
 
@@ -90,7 +91,7 @@ def lifecycle(session: Session, *, now: datetime, min_group_size: int, zone: Zon
     for campaign in list(session.scalars(select(Campaign).where(
             Campaign.status == CampaignStatus.OPEN.value, Campaign.invitations_at.is_(None)).order_by(Campaign.id))):
         recipients = reached_residents(session, campaign=campaign, now=now)
-        report.invitations += _queue(session, INVITATION, campaign, recipients, _about(campaign, zone), now)
+        report.invitations += _queue(session, INVITATION, campaign, recipients, about(campaign, zone), now)
         campaign.invitations_at = now
 
     for campaign in list(session.scalars(select(Campaign).where(
@@ -104,7 +105,7 @@ def lifecycle(session: Session, *, now: datetime, min_group_size: int, zone: Zon
             select(CampaignResponse.resident_id).join(Resident, Resident.id == CampaignResponse.resident_id)
             .where(CampaignResponse.campaign_id == campaign.id, CampaignResponse.completed_at.is_(None),
                    Resident.notifications.is_(True), *_writable()).order_by(CampaignResponse.resident_id)))
-        report.reminders += _queue(session, REMINDER, campaign, unfinished, _about(campaign, zone), now)
+        report.reminders += _queue(session, REMINDER, campaign, unfinished, about(campaign, zone), now)
         campaign.reminders_at = now
 
     for campaign in list(session.scalars(select(Campaign).where(
@@ -114,7 +115,7 @@ def lifecycle(session: Session, *, now: datetime, min_group_size: int, zone: Zon
         participants = list(session.scalars(
             select(CampaignResponse.resident_id).join(Resident, Resident.id == CampaignResponse.resident_id)
             .where(CampaignResponse.campaign_id == campaign.id, *_writable()).order_by(CampaignResponse.resident_id)))
-        payload = {**_about(campaign, zone), "headline": headline(session, campaign=campaign,
+        payload = {**about(campaign, zone), "headline": headline(session, campaign=campaign,
                                                                   min_group_size=min_group_size)}
         report.results_messages += _queue(session, RESULTS, campaign, participants, payload, now)
         campaign.results_sent_at = now
