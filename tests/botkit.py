@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 from bot.app import build_application, prepare
@@ -98,6 +99,19 @@ class Resident:
         if got:
             self.last_id = max(m["message_id"] for m in got)
         return got
+
+    def press_edit(self, message: dict[str, Any], label_part: str, timeout: float = 8.0) -> dict[str, Any]:
+        """Press a button that edits its own message; return the message as edited."""
+        found = [d for label, d in buttons(message) if label_part in label]
+        assert found, f"no button {label_part!r} in {buttons(message)}"
+        self.phone.press(self.user_id, message["message_id"], data=found[0])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = next(m for m in self.phone.messages(self.user_id) if m["message_id"] == message["message_id"])
+            if now.get("reply_markup") != message.get("reply_markup") or now.get("text") != message.get("text"):
+                return now
+            time.sleep(0.05)
+        raise AssertionError("the message was not edited")
 
     def raw_press(self, data: str, count: int = 1) -> list[dict[str, Any]]:
         """Press a button of a message the bot sent some other way (e.g. through the outbox)."""

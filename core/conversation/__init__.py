@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core import flows, residents, updates
-from core.conversation import account, find, report
+from core.conversation import account, consult, find, report
 from core.conversation.base import Button, Document, Env, Event, Reply, Turn, resident_for
 from core.deployments import normalize_code
 
@@ -43,7 +43,7 @@ def handle(session: Session, *, env: Env, event: Event) -> list[Reply]:
 def _command(turn: Turn, name: str, args: str) -> None:
     if name == "start":
         if args.startswith("c_"):
-            turn.say("campaign-unknown")
+            consult.start(turn, args[2:].strip())
         elif args and find.open_code(turn, args, from_start=True):
             pass
         else:
@@ -66,7 +66,7 @@ def _command(turn: Turn, name: str, args: str) -> None:
     elif name == "notifications":
         account.notifications(turn)
     elif name == "campaigns":
-        turn.say("campaigns-none")
+        consult.list_open(turn)
     elif name == "mydata":
         account.my_data(turn)
     elif name == "forget":
@@ -87,6 +87,9 @@ def _command(turn: Turn, name: str, args: str) -> None:
 def _text(turn: Turn, text: str) -> None:
     if turn.in_flow("report"):
         report.on_text(turn, text)
+        return
+    if turn.in_flow("campaign", "question"):
+        consult.on_text(turn, text)
         return
     if turn.in_flow("satisfaction", "reason"):
         account.satisfaction_reason(turn, text)
@@ -176,6 +179,10 @@ def _callback(turn: Turn, data: str) -> None:
             account.set_notifications(turn, rest == "1")
         else:
             account.notifications(turn)
+    elif head == "cs":
+        consult.start(turn, rest)
+    elif head in ("ca", "cm", "cd", "ck", "cb", "cc"):
+        consult.on_callback(turn, head, rest)
     elif head == "kl" and rest in ("0", "1"):
         account.set_keep_location(turn, rest == "1")
     else:

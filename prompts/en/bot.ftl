@@ -180,3 +180,35 @@ command-mydata = Everything kept about you
 command-forget = Erase your data
 command-language = English or Spanish
 command-cancel = Leave what you are doing
+campaigns-list = { $count ->
+    [one] One consultation is open for you:
+   *[other] { $count } consultations are open for you:
+}
+campaign-closed = This consultation is closed, so answers are no longer taken. Thank you all the same.
+campaign-intro =
+    <b>{ $title }</b>
+    { $description }
+
+    { $count ->
+        [one] One question.
+       *[other] { $count } questions.
+    } { $until } You can stop at any time and carry on later where you left off.
+campaign-question =
+    <b>{ $header }</b>
+    { $text }
+    <i>{ $hint }</i>
+button-back = ‹ Back
+button-done = Done
+campaign-choose-one = Choose at least one answer, or skip the question if you can.
+campaign-use-buttons = Please answer with the buttons above.
+campaign-missing = Question { $number } needs an answer before you finish.
+campaign-summary =
+    <b>Your answers to { $title }</b>
+    { $items }
+
+    You can change any answer until the consultation closes.
+campaign-summary-item = { $number }. { $question } — <b>{ $answer }</b>
+campaign-change = Change answer { $number }
+campaign-thanks = Thank you for answering { $title }! { $when }
+campaign-results-when = Results will be shared after it closes on { $date }.
+campaign-results-when-open = Results will be shared after it closes.

@@ -180,3 +180,35 @@ command-mydata = Todo lo que se guarda sobre ti
 command-forget = Borrar tus datos
 command-language = Inglés o español
 command-cancel = Salir de lo que estás haciendo
+campaigns-list = { $count ->
+    [one] Hay una consulta abierta para ti:
+   *[other] Hay { $count } consultas abiertas para ti:
+}
+campaign-closed = Esta consulta está cerrada y ya no se aceptan respuestas. Gracias de todos modos.
+campaign-intro =
+    <b>{ $title }</b>
+    { $description }
+
+    { $count ->
+        [one] Una pregunta.
+       *[other] { $count } preguntas.
+    } { $until } Puedes parar cuando quieras y seguir más tarde donde lo dejaste.
+campaign-question =
+    <b>{ $header }</b>
+    { $text }
+    <i>{ $hint }</i>
+button-back = ‹ Atrás
+button-done = Listo
+campaign-choose-one = Elige al menos una respuesta, u omite la pregunta si se puede.
+campaign-use-buttons = Responde con los botones de arriba, por favor.
+campaign-missing = La pregunta { $number } necesita una respuesta antes de terminar.
+campaign-summary =
+    <b>Tus respuestas a { $title }</b>
+    { $items }
+
+    Puedes cambiar cualquier respuesta hasta que se cierre la consulta.
+campaign-summary-item = { $number }. { $question } — <b>{ $answer }</b>
+campaign-change = Cambiar la respuesta { $number }
+campaign-thanks = ¡Gracias por responder a { $title }! { $when }
+campaign-results-when = Los resultados se compartirán cuando cierre, el { $date }.
+campaign-results-when-open = Los resultados se compartirán cuando cierre.
