@@ -42,7 +42,7 @@ run() {  # run <label> <args...>
     local label=$1
     shift
     echo "### $label"  # the URL is not echoed (it may hold a password); each script prints it redacted
-    for script in intake nearby aggregates api; do  # api.py needs wrk for its load section (see README)
+    for script in intake nearby aggregates api campaign_results; do  # api.py needs wrk for its load section (see README)
         "$PYTHON" "bench/$script.py" "$@"
     done
 }

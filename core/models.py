@@ -439,10 +439,14 @@ class CampaignResponse(Base):
     """One resident's response to a campaign: where they are (for resume) and their district at answer time."""
 
     __tablename__ = "campaign_response"
-    __table_args__ = (UniqueConstraint("campaign_id", "resident_id", name="uq_campaign_response_resident"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "resident_id", name="uq_campaign_response_resident"),
+        # Covers the per-district counts of results (an index-only scan of one campaign).
+        Index("ix_campaign_response_campaign_district", "campaign_id", "district_id", "completed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     # NULL once the resident is erased: the answers stay (emptied of text) so results stay honest.
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id", ondelete="SET NULL"), index=True)
     district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id", ondelete="SET NULL"))
@@ -458,7 +462,11 @@ class CampaignAnswer(Base):
     __tablename__ = "campaign_answer"
     __table_args__ = (
         UniqueConstraint("response_id", "question_index", name="uq_campaign_answer_question"),
-        Index("ix_campaign_answer_campaign_question", "campaign_id", "question_index"),
+        # One question's answers, newest first (free-text listings, key phrases).
+        Index("ix_campaign_answer_campaign_question", "campaign_id", "question_index", "id"),
+        # Covers the one grouped query behind every distribution of results (an index-only scan, in group order).
+        Index("ix_campaign_answer_figures", "campaign_id", "question_index", "skipped", "value", "mask", "label",
+              "category", "polarity"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -528,3 +536,16 @@ class Notice(Base):
 
 # The sender claims only the oldest waiting row of each staff chat; this keeps that check an index lookup.
 Index("ix_outbox_staff_chat_id", Outbox.staff_chat_id)
+
+
+class CampaignAnswerPhrase(Base):
+    """One key phrase of a free-text answer, so results count phrases with an index-only GROUP BY."""
+
+    __tablename__ = "campaign_answer_phrase"
+    __table_args__ = (Index("ix_campaign_answer_phrase_question", "campaign_id", "question_index", "phrase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("campaign_answer.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    question_index: Mapped[int] = mapped_column(SmallInteger)
+    phrase: Mapped[str] = mapped_column(String(200))

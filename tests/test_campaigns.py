@@ -18,6 +18,7 @@ from core.errors import Invalid, InvalidTransition, NotFound
 from core.models import (
     Campaign,
     CampaignAnswer,
+    CampaignAnswerPhrase,
     CampaignResponse,
     Concern,
     Deployment,
@@ -141,6 +142,11 @@ def test_every_question_type_is_validated_and_resumable(db: Database, place: dic
         assert text is not None and "555" not in (text.text or "") and text.language == "en"
         assert text.polarity is not None and text.label and text.category and text.key_phrases is not None
         assert s.scalar(select(func.count()).select_from(Concern)) == 0  # answers are not concerns
+        campaigns.change_answer(s, campaign=campaign, resident=who, question_index=3, value="Too slow shuttle",
+                                now=NOW, policy=builders.POLICY)
+        phrases = set(s.scalars(select(CampaignAnswerPhrase.phrase)))
+        assert phrases and phrases == set(s.scalar(select(CampaignAnswer.key_phrases)
+                                                   .where(CampaignAnswer.question_index == 3)) or [])
         assert s.scalar(select(func.count()).select_from(CampaignResponse)) == 1
 
 
@@ -276,6 +282,7 @@ def test_erase_keeps_answers_unlinked_and_empties_text(db: Database, place: dict
         for i, value in ((0, 2), (1, [1]), (2, 2), (3, "My name is Ana and the shuttle is loud")):
             campaigns.answer(s, campaign=campaign, resident=who, question_index=i, value=value, now=NOW,
                              policy=builders.POLICY)
+        assert s.scalar(select(func.count()).select_from(CampaignAnswerPhrase)) > 0
         document = residents.export(s, resident=who)
         assert len(document["campaign_response"]) == 1 and len(document["campaign_answer"]) == 4
         report = residents.erase(s, resident=who)
@@ -285,4 +292,5 @@ def test_erase_keeps_answers_unlinked_and_empties_text(db: Database, place: dict
         assert response is not None and response.resident_id is None
         answers = {a.question_index: a for a in s.scalars(select(CampaignAnswer))}
         assert answers[0].value == 2 and answers[3].text == "" and answers[3].label is not None
+        assert s.scalar(select(func.count()).select_from(CampaignAnswerPhrase)) == 0
         assert campaigns.results(s, campaign=campaigns.get_by_code(s, code=campaign.code))["responses"] == 1

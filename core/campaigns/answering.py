@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,15 @@ from core.campaigns.targeting import respondent_district
 from core.concerns import IntakePolicy
 from core.errors import Invalid, NotFound
 from core.i18n import t
-from core.models import Campaign, CampaignAnswer, CampaignResponse, CampaignStatus, QuestionKind, Resident
+from core.models import (
+    Campaign,
+    CampaignAnswer,
+    CampaignAnswerPhrase,
+    CampaignResponse,
+    CampaignStatus,
+    QuestionKind,
+    Resident,
+)
 
 MAX_ANSWER_CHARS = 2000
 
@@ -271,6 +279,14 @@ def _store(session: Session, *, campaign: Campaign, resident: Resident, question
     answer.answered_at = now
     if answer.id is None:
         session.add(answer)
+        session.flush()
+    else:
+        session.execute(delete(CampaignAnswerPhrase).where(CampaignAnswerPhrase.answer_id == answer.id))
+    phrases = sorted({p[:200] for p in answer.key_phrases or [] if p})
+    if phrases:
+        session.execute(insert(CampaignAnswerPhrase), [
+            {"answer_id": answer.id, "campaign_id": campaign.id, "question_index": question_index, "phrase": p}
+            for p in phrases])
     answers[question_index] = answer
     if advance and response.current_index == question_index:
         response.current_index = question_index + 1
@@ -378,6 +394,8 @@ def forget_respondent(session: Session, *, resident_id: int) -> int:
     response_ids = list(session.scalars(select(CampaignResponse.id).where(CampaignResponse.resident_id == resident_id)))
     if not response_ids:
         return 0
+    answer_ids = select(CampaignAnswer.id).where(CampaignAnswer.response_id.in_(response_ids))
+    session.execute(delete(CampaignAnswerPhrase).where(CampaignAnswerPhrase.answer_id.in_(answer_ids)))
     session.execute(update(CampaignAnswer).where(CampaignAnswer.response_id.in_(response_ids),
                                                  CampaignAnswer.text.is_not(None))
                     .values(text="", key_phrases=[], flags=[]))

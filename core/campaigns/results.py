@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.campaigns.definition import SCALE, text_in
@@ -25,6 +25,7 @@ from core.errors import NotFound
 from core.models import (
     Campaign,
     CampaignAnswer,
+    CampaignAnswerPhrase,
     CampaignResponse,
     CampaignStatus,
     Category,
@@ -34,7 +35,7 @@ from core.models import (
 )
 
 DECIMALS = 4
-MAX_TEXTS = 200  # free-text answers listed per question in full results (newest first); the CSV has them all
+MAX_TEXTS = 200  # free-text answers listed per question in full results (latest first); the CSV has them all
 MAX_PHRASES = 20
 LABELS = [label.value for label in Label]
 CATEGORIES = [c.value for c in Category]
@@ -63,48 +64,26 @@ def _scale_figures(counts: dict[int, int]) -> dict[str, Any]:
 
 
 def _load(session: Session, campaign: Campaign) -> dict[str, Any]:
-    """Every figure in a handful of grouped queries."""
+    """Every count in two grouped queries, each an index-only scan of the campaign's rows."""
     cid = campaign.id
     by_district = session.execute(
         select(CampaignResponse.district_id, func.count(), func.count(CampaignResponse.completed_at))
         .where(CampaignResponse.campaign_id == cid).group_by(CampaignResponse.district_id)).all()
+    a = CampaignAnswer
+    keys = (a.question_index, a.skipped, a.value, a.mask, a.label, a.category)
     cells = session.execute(
-        select(CampaignAnswer.question_index, CampaignAnswer.skipped, CampaignAnswer.value, func.count())
-        .where(CampaignAnswer.campaign_id == cid)
-        .group_by(CampaignAnswer.question_index, CampaignAnswer.skipped, CampaignAnswer.value)).all()
-    kinds = [QuestionKind(q["kind"]) for q in campaign.questions]
-    multiple = [i for i, k in enumerate(kinds) if k is QuestionKind.MULTIPLE_CHOICE]
-    masks: dict[int, list[int]] = {}
-    if multiple:
-        width = max(len(campaign.questions[i]["options"]) for i in multiple)
-        bits = [func.sum(case((CampaignAnswer.mask.op("&")(1 << b) != 0, 1), else_=0)).label(f"b{b}")
-                for b in range(width)]
-        for row in session.execute(select(CampaignAnswer.question_index, *bits)
-                                   .where(CampaignAnswer.campaign_id == cid,
-                                          CampaignAnswer.question_index.in_(multiple))
-                                   .group_by(CampaignAnswer.question_index)):
-            masks[row[0]] = [int(x or 0) for x in row[1:]]
-    free = [i for i, k in enumerate(kinds) if k is QuestionKind.FREE_TEXT]
-    texts: list[Any] = []
-    if free:
-        texts = list(session.execute(
-            select(CampaignAnswer.question_index, CampaignAnswer.label, CampaignAnswer.category, func.count(),
-                   func.sum(CampaignAnswer.polarity), func.count(CampaignAnswer.polarity))
-            .where(CampaignAnswer.campaign_id == cid, CampaignAnswer.question_index.in_(free),
-                   CampaignAnswer.skipped.is_(False))
-            .group_by(CampaignAnswer.question_index, CampaignAnswer.label, CampaignAnswer.category)).all())
-    return {"by_district": by_district, "cells": cells, "masks": masks, "texts": texts, "free": free}
+        select(*keys, func.count(), func.sum(a.polarity), func.count(a.polarity))
+        .where(a.campaign_id == cid).group_by(*keys)).all()
+    return {"by_district": by_district, "cells": cells}
 
 
 def _phrases(session: Session, campaign: Campaign, index: int) -> Counter[str]:
-    counter: Counter[str] = Counter()
-    rows = session.execute(select(CampaignAnswer.key_phrases).where(
-        CampaignAnswer.campaign_id == campaign.id, CampaignAnswer.question_index == index,
-        CampaignAnswer.skipped.is_(False)).execution_options(yield_per=5000))
-    for (phrases,) in rows:
-        if phrases:
-            counter.update(set(phrases))
-    return counter
+    """How many answers to a free-text question gave each key phrase (an index-only GROUP BY)."""
+    rows = session.execute(
+        select(CampaignAnswerPhrase.phrase, func.count())
+        .where(CampaignAnswerPhrase.campaign_id == campaign.id, CampaignAnswerPhrase.question_index == index)
+        .group_by(CampaignAnswerPhrase.phrase))
+    return Counter({str(phrase): int(count) for phrase, count in rows})
 
 
 def _ranked(counter: Counter[str], minimum: int, limit: int) -> list[dict[str, Any]]:
@@ -116,8 +95,7 @@ def _ranked(counter: Counter[str], minimum: int, limit: int) -> list[dict[str, A
 def _texts_of(session: Session, campaign: Campaign, index: int) -> list[dict[str, Any]]:
     rows = session.scalars(select(CampaignAnswer).where(
         CampaignAnswer.campaign_id == campaign.id, CampaignAnswer.question_index == index,
-        CampaignAnswer.skipped.is_(False)).order_by(CampaignAnswer.answered_at.desc(), CampaignAnswer.id.desc())
-        .limit(MAX_TEXTS))
+        CampaignAnswer.skipped.is_(False)).order_by(CampaignAnswer.id.desc()).limit(MAX_TEXTS))
     return [{"text": a.text or "", "language": a.language, "polarity": _round(a.polarity),
              "subjectivity": _round(a.subjectivity), "label": a.label, "category": a.category,
              "key_phrases": list(a.key_phrases or []), "flags": list(a.flags or [])} for a in rows]
@@ -160,16 +138,19 @@ def _compute(session: Session, campaign: Campaign, minimum: int | None) -> dict[
         return {"responses": None, "completed": None, "completion_rate": None, "questions": [], "districts": [],
                 "suppressed": 1, "published": False}
     done = cut([completed, total - completed])[0]
-    per_question: dict[int, dict[tuple[bool, int | None], int]] = defaultdict(dict)
-    for index, skipped, value, count in data["cells"]:
-        per_question[index][(bool(skipped), value)] = int(count)
+    per_question: dict[int, Counter[tuple[bool, int | None]]] = defaultdict(Counter)
+    masks: dict[int, Counter[int]] = defaultdict(Counter)
     text_cells: dict[int, list[Any]] = defaultdict(list)
-    for row in data["texts"]:
-        text_cells[row[0]].append(row)
+    for index, skipped, value, mask, label, category, count, p_sum, p_n in data["cells"]:
+        per_question[index][(bool(skipped), value)] += int(count)
+        if mask is not None:
+            masks[index][int(mask)] += int(count)
+        if not skipped and (label is not None or category is not None or p_n):
+            text_cells[index].append((label, category, int(count), p_sum, int(p_n)))
     questions = []
     for index, question in enumerate(campaign.questions):
         kind = QuestionKind(question["kind"])
-        cells = per_question.get(index, {})
+        cells = per_question.get(index, Counter())
         skipped = sum(c for (s, _), c in cells.items() if s)
         answered = sum(c for (s, _), c in cells.items() if not s)
         out: dict[str, Any] = {"index": index, "kind": kind.value, "required": question["required"],
@@ -188,10 +169,10 @@ def _compute(session: Session, campaign: Campaign, minimum: int | None) -> dict[
                 out["distribution"] = [{"value": v, "count": counts[i]} for i, v in enumerate(values)]
                 out.update(_scale_figures({v: c for v, c in zip(values, counts[:-1], strict=True) if c}))
         elif kind is QuestionKind.MULTIPLE_CHOICE:
-            chosen = data["masks"].get(index, [])
+            by_mask = masks.get(index, Counter())
             options = []
             for i, option in enumerate(question["options"]):
-                count = chosen[i] if i < len(chosen) else 0
+                count = sum(n for mask, n in by_mask.items() if mask >> i & 1)
                 shown = cut([count, total - count])[0]
                 options.append({"index": i, "text": dict(option), "count": shown, "share": _share(shown, total)})
             out["options"] = options
@@ -201,11 +182,11 @@ def _compute(session: Session, campaign: Campaign, minimum: int | None) -> dict[
             label_counts = Counter[str | None]()
             category_counts = Counter[str | None]()
             polarity_sum, polarity_n = 0.0, 0
-            for _, label, category, count, p_sum, p_n in rows:
-                label_counts[label] += int(count)
-                category_counts[category] += int(count)
+            for label, category, count, p_sum, p_n in rows:
+                label_counts[label] += count
+                category_counts[category] += count
                 polarity_sum += float(p_sum or 0.0)
-                polarity_n += int(p_n)
+                polarity_n += p_n
             labels = cut([label_counts.get(v, 0) for v in LABELS] + [label_counts.get(None, 0), no_answer])
             out["labels"] = {**dict(zip(LABELS, labels, strict=False)), "undetermined": labels[-2]}
             out["no_answer"] = labels[-1]
