@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run the three benchmarks on a temporary SQLite file and on a fresh PostgreSQL database (cp_bench_<pid>,
-# dropped at the end), printing to stdout and to bench/results/run-<time>.txt (also copied to latest.txt).
+# Run the benchmarks (intake, nearby, aggregates, api, bot) on a temporary SQLite file and on a fresh PostgreSQL
+# database (cp_bench_<pid>, dropped at the end), printing to stdout and to bench/results/run-<time>.txt (also
+# copied to latest.txt).
 #
-#   bash bench/run_all.sh            # full sizes (about 3 minutes on 2 cores)
-#   bash bench/run_all.sh --quick    # smoke run (under a minute); any argument is passed to every script
+#   bash bench/run_all.sh            # full sizes (about 25 minutes on 2 cores; bot.py alone takes about 5 per pass)
+#   bash bench/run_all.sh --quick    # smoke run (a few minutes); any argument is passed to every script
 #
 # Environment:
 #   PYTHON        interpreter with civicpulse installed (default: .venv/bin/python)
@@ -42,7 +43,8 @@ run() {  # run <label> <args...>
     local label=$1
     shift
     echo "### $label"  # the URL is not echoed (it may hold a password); each script prints it redacted
-    for script in intake nearby aggregates api campaign_results; do  # api.py needs wrk for its load section (see README)
+    # api.py needs wrk for its load section; bot.py makes its own fresh database on the PostgreSQL server (see README)
+    for script in intake nearby aggregates api bot digest broadcast campaign_results; do
         "$PYTHON" "bench/$script.py" "$@"
     done
 }
