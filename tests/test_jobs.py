@@ -209,6 +209,26 @@ def test_a_closed_concern_gets_one_satisfaction_check_after_the_delay_in_daytime
     assert len(_outbox(db, "satisfaction_check")) == 1
 
 
+def test_the_catch_up_looks_for_satisfaction_checks_at_most_hourly_and_in_daytime(db: Database) -> None:
+    closed_at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    with db.transaction() as s:
+        concern = builders.concern(s, resident=builders.resident(s), now=closed_at - timedelta(days=1))
+        triage.change_status(s, concern=concern, status=ConcernStatus.ANSWERED, actor="staff", now=closed_at)
+    morning = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+    def pending(at: datetime) -> bool:
+        with db.reading() as s:
+            return jobs.is_pending(s, "satisfaction-checks", now=at, context=CONTEXT)
+
+    assert pending(morning) and not pending(datetime(2026, 11, 24, 23, tzinfo=UTC))
+    with db.transaction() as s:  # an hourly run that found nothing yet (e.g. just before this check fell due)
+        jobs.run(s, "housekeeping", now=morning, context=CONTEXT, trigger="manual")
+        s.add(JobRun(job="satisfaction-checks", trigger="schedule", status="ok", detail={}, started_at=morning))
+    assert not pending(morning + timedelta(minutes=30)) and pending(morning + timedelta(minutes=61))
+    _run(db, "satisfaction-checks", morning + timedelta(minutes=61))
+    assert not pending(morning + timedelta(hours=3))  # asked: nothing owed any more
+
+
 # Retention -----------------------------------------------------------------------------------------------------
 
 def test_retention_empties_exactly_what_is_due_and_statistics_do_not_change(db: Database) -> None:

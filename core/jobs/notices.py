@@ -14,7 +14,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from core.jobs.base import JobContext, Outcome
-from core.models import Concern, ConcernStatus, Deployment, DeploymentStatus, Notice, Outbox, Resident
+from core.models import Concern, ConcernStatus, Deployment, DeploymentStatus, JobRun, Notice, Outbox, Resident
 from core.versions import followers
 
 REMINDER_HOUR = 9  # local time: reminders and checks are not sent at night
@@ -117,6 +117,16 @@ def _checks_due(session: Session, *, now: datetime, context: JobContext) -> list
 
 
 def checks_pending(session: Session, *, now: datetime, context: JobContext) -> bool:
+    """Whether checks are due and the job has not looked for them in the last hour (its own schedule is hourly).
+
+    The hour keeps the minute tick from scanning closed concerns every minute; a missed hour is still made up.
+    """
+    if not _daytime(now, context.zone):
+        return False
+    last = session.scalar(select(JobRun.started_at).where(JobRun.job == "satisfaction-checks", JobRun.status == "ok")
+                          .order_by(JobRun.started_at.desc()).limit(1))
+    if last is not None and now - last < timedelta(hours=1):
+        return False
     return bool(_checks_due(session, now=now, context=context))
 
 
