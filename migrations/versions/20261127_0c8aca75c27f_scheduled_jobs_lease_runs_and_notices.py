@@ -1,4 +1,4 @@
-"""Scheduled work: the schedule's lease, job runs, notices sent once, staff chat index on the outbox.
+"""Scheduled work: the schedule's lease, job runs, notices sent once, (recipient, id) indexes on the outbox.
 
 Revision ID: 0c8aca75c27f
 Revises: 9ac803be5877
@@ -53,12 +53,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notice_resident_id'), ['resident_id'], unique=False)
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_staff_chat_id', ['staff_chat_id'], unique=False)
+        batch_op.create_index('ix_outbox_resident_id_id', ['resident_id', 'id'], unique=False)
+        batch_op.create_index('ix_outbox_staff_chat_id_id', ['staff_chat_id', 'id'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_outbox_staff_chat_id')
+        batch_op.drop_index('ix_outbox_staff_chat_id_id')
+        batch_op.drop_index('ix_outbox_resident_id_id')
 
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_resident_id'))
