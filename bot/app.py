@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 EMULATOR_TOKEN = "1000001:civicpulse-local-emulator"  # noqa: S105 - the emulator accepts any token
 MAX_CONCURRENT_UPDATES = 64
+# httpcore checks every pooled connection on each request: a small pool is cheaper, and the Bot API is one host.
+CONNECTIONS = 8
+DATABASE_THREADS = 8
 
 
 @dataclass
@@ -62,6 +66,18 @@ class Services:
     bot_username: str | None = None
     # Update ids whose transaction committed, so the error handler can say whether the message was saved.
     committed: set[int] = field(default_factory=set)
+    executor: ThreadPoolExecutor | None = None
+
+    def __post_init__(self) -> None:
+        # SQLite takes one writer at a time: one database thread avoids threads queueing on its lock while
+        # holding the GIL from each other; PostgreSQL gets a few.
+        workers = 1 if self.database.is_sqlite else DATABASE_THREADS
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="civicpulse-db")
+
+    def close(self) -> None:
+        """Stop the database threads (after the Application stopped)."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
 
     def blocked(self, telegram_user_id: int) -> None:
         """Record that the resident blocked the bot."""
@@ -84,7 +100,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     async def run(self, env: Env, event: Event) -> list[Reply]:
         """Call core off the event loop, so a database wait never stalls other residents."""
-        return await asyncio.to_thread(self.services.handle, env, event)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.services.executor, self.services.handle, env, event)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -210,7 +227,8 @@ async def on_private(update: Update, context: BotContext) -> None:
     except Forbidden:
         # The resident blocked the bot: nothing to tell them; stop writing to them.
         assert update.effective_user is not None
-        await asyncio.to_thread(services.blocked, update.effective_user.id)
+        await asyncio.get_running_loop().run_in_executor(services.executor, services.blocked,
+                                                         update.effective_user.id)
         logger.info("a resident blocked the bot; marked inactive")
     finally:
         services.committed.discard(update.update_id)
@@ -303,7 +321,7 @@ def build_application(settings: Settings, database: Database, *, base_url: str |
                .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
                .rate_limiter(ChatRateLimiter(per_chat_rate=settings.bot_per_chat_rate,
                                              retry_scale=settings.pacing_scale))
-               .connection_pool_size(32))
+               .connection_pool_size(CONNECTIONS))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url or base_url)
     if not updater:

@@ -12,11 +12,13 @@ from core.models import FlowState, Resident
 
 # DESIGN.md, Residents' data: flow state expires after 24 hours.
 FLOW_TTL = timedelta(hours=24)
+REFRESH = timedelta(minutes=10)  # an unchanged flow (e.g. the card being looked at) is rewritten at most this often
 
 
-def current(session: Session, *, resident: Resident, now: datetime) -> FlowState | None:
-    """Return the resident's flow, or None when there is none or it expired."""
-    state = session.get(FlowState, resident.id)
+def current(session: Session, *, resident: Resident, now: datetime, state: FlowState | None = None
+            ) -> FlowState | None:
+    """Return the resident's flow, or None when there is none or it expired (`state`: already loaded)."""
+    state = state if state is not None else session.get(FlowState, resident.id)
     if state is None:
         return None
     if state.expires_at <= now:
@@ -34,10 +36,9 @@ def put(session: Session, *, resident: Resident, flow: str, step: str, data: dic
         state = FlowState(resident_id=resident.id, flow=flow, step=step, data=dict(data), updated_at=now,
                           expires_at=now + FLOW_TTL)
         session.add(state)
-    else:
+    elif (state.flow, state.step, state.data) != (flow, step, data) or now - state.updated_at > REFRESH:
         state.flow, state.step, state.data = flow, step, dict(data)
         state.updated_at, state.expires_at = now, now + FLOW_TTL
-    session.flush()
     return state
 
 

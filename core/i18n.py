@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -38,6 +38,15 @@ class Catalog:
 
     def t(self, language: str | None, key: str, **args: Any) -> str:
         """Render a message in the language (English when unknown); raise on a missing key or variable."""
+        if not args:
+            return self._plain(language, key)
+        return self._render(language, key, args)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one catalog per process, kept for its lifetime
+    def _plain(self, language: str | None, key: str) -> str:
+        return self._render(language, key, {})
+
+    def _render(self, language: str | None, key: str, args: dict[str, Any]) -> str:
         bundle = self._bundles.get(language or DEFAULT_LANGUAGE, self._bundles[DEFAULT_LANGUAGE])
         if not bundle.has_message(key):
             raise MissingMessage(key)

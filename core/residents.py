@@ -17,6 +17,7 @@ from core.errors import Invalid
 from core.models import Base, CampaignAnswer, Concern, ConcernEvent, Resident, StaffReply, utcnow
 
 LANGUAGES = ("en", "es")
+LAST_SEEN_GRANULARITY = timedelta(hours=1)
 
 
 def pseudonym(secret: bytes, telegram_user_id: int) -> str:
@@ -41,8 +42,16 @@ def get_or_create(session: Session, *, secret: bytes, telegram_user_id: int, cha
         return resident
     if chat_id is not None and resident.chat_id != chat_id:
         resident.chat_id = chat_id
-    resident.last_seen_at = now
-    resident.active = True
+    return seen(resident, now=now)
+
+
+def seen(resident: Resident, *, now: datetime) -> Resident:
+    """The resident wrote: active again, and last seen now (written at most hourly, so most updates write nothing
+    here; retention counts inactivity in days)."""
+    if now - resident.last_seen_at >= LAST_SEEN_GRANULARITY:
+        resident.last_seen_at = now
+    if not resident.active:
+        resident.active = True
     return resident
 
 

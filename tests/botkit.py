@@ -50,6 +50,7 @@ class BotRunner:
         await self.application.updater.stop()
         await self.application.stop()
         await self.application.shutdown()
+        self.application.bot_data["services"].close()
 
     def __enter__(self) -> BotRunner:
         return self.start()

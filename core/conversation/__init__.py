@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core import flows, residents, updates
+from core import residents, updates
 from core.conversation import account, consult, find, report
 from core.conversation.base import Button, Document, Env, Event, Reply, Turn, resident_for
 from core.deployments import normalize_code
@@ -25,8 +25,8 @@ def handle(session: Session, *, env: Env, event: Event) -> list[Reply]:
     if env.update_id is not None and not updates.claim(session, bot_id=env.bot_id, update_id=env.update_id,
                                                        now=env.now):
         return []
-    resident = resident_for(session, env)
-    turn = Turn(session, env, resident, flows.current(session, resident=resident, now=env.now))
+    resident, flow = resident_for(session, env)
+    turn = Turn(session, env, resident, flow)
     if event.kind == "command":
         _command(turn, event.text, event.args.strip())
     elif event.kind == "text":

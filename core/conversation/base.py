@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import flows, residents
@@ -165,11 +166,18 @@ class Turn:
         return self.resident.consent_at is not None
 
 
-def resident_for(session: Session, env: Env) -> Resident:
-    """The resident behind the update; the chat id is kept only once they have consented."""
+def resident_for(session: Session, env: Env) -> tuple[Resident, FlowState | None]:
+    """The resident behind the update and their flow, in one query; the chat id is kept only after consent."""
     language = env.language_code[:2].lower() if env.language_code else None
-    resident = residents.get_or_create(session, secret=env.secret, telegram_user_id=env.user_id,
-                                       language=language if language in residents.LANGUAGES else None)
+    row = session.execute(
+        select(Resident, FlowState).outerjoin(FlowState, FlowState.resident_id == Resident.id)
+        .where(Resident.pseudonym == residents.pseudonym(env.secret, env.user_id))).first()
+    if row is None:
+        resident = residents.get_or_create(session, secret=env.secret, telegram_user_id=env.user_id,
+                                           language=language if language in residents.LANGUAGES else None)
+        return resident, None
+    resident, state = row
+    residents.seen(resident, now=env.now)
     if resident.consent_at is not None and resident.chat_id != env.chat_id:
         resident.chat_id = env.chat_id
-    return resident
+    return resident, flows.current(session, resident=resident, now=env.now, state=state)
