@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import (
-    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -300,14 +299,6 @@ def _endpoints(settings: Settings, base_url: str | None) -> tuple[str, str | Non
         return token, None, None
     base_url = base_url.rstrip("/")
     return token, base_url, base_url.removesuffix("/bot") + "/file/bot"
-
-
-def plain_bot(settings: Settings, *, base_url: str | None = None) -> Bot:
-    """A Bot for the same account without the reply limiter (the outbox sender paces itself)."""
-    token, base, files = _endpoints(settings, base_url)
-    if base is None or files is None:
-        return Bot(token)
-    return Bot(token, base_url=base, base_file_url=files)
 
 
 def build_application(settings: Settings, database: Database, *, base_url: str | None = None,

@@ -96,4 +96,5 @@ async def run(settings: Settings, database: Database, *, base_url: str | None = 
             await application.updater.stop()
         await application.stop()
         await outbox_bot.shutdown()
+    application.bot_data["services"].close()
     logger.info("bot stopped")
