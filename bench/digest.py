@@ -34,6 +34,7 @@ from sqlalchemy import select, text  # noqa: E402
 
 from core import jobs, outbox, summaries  # noqa: E402
 from core.models import Outbox  # noqa: E402
+from core.timeutil import previous_week  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_api", Path(_HERE) / "api.py")
 assert _spec is not None and _spec.loader is not None
@@ -75,6 +76,13 @@ def main() -> None:
             for table in ("weekly_summary", "notice", "outbox", "job_run"):
                 s.execute(text(f"DELETE FROM {table}"))
 
+        # As in a running deployment, the seven weeks before were summarised by their own Monday digests.
+        earlier = [WEEK]
+        for _ in range(7):
+            earlier.append(previous_week(earlier[-1]))
+        with target.db.transaction() as s:
+            for week in earlier[1:]:
+                summaries.store(s, iso_week=week, zone=zone, now=MONDAY_AFTER)
         compute = []
         for _ in range(args.runs):
             with target.db.reading() as s:
@@ -117,7 +125,8 @@ def main() -> None:
         ]
         c.print_report("digest: the weekly digest job", target, rows_out, [
             f"{args.concerns:,} concerns loaded in {load_s:.1f} s, {args.week_concerns:,} in {WEEK} (bench/api.py's "
-            "generators); one staff chat; the chart is rendered once more by the sender at send time, off the "
+            "generators); the seven weeks before stored first (their own Mondays' digests), so the chart's "
+            "sentiment line reads them; one staff chat; the sender renders the chart again at send time, off the "
             "event loop"])
 
 

@@ -98,12 +98,17 @@ def chart_series(session: Session, *, iso_week: str) -> dict[str, Any]:
             .group_by(Concern.iso_week, Concern.category)):
         counts.setdefault(category, [0, 0])[0 if week == iso_week else 1] = int(n)
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
-    means: dict[str, Any] = dict(session.execute(select(Concern.iso_week, func.avg(Concern.polarity))
-                                 .where(Concern.iso_week.in_(weeks), concern_only).group_by(Concern.iso_week)).all())
+    # Weeks already summarised (every earlier digest stored one) give their mean from the summary: no scan.
+    means: dict[str, Any] = {w: content["totals"]["mean_polarity"] for w, content in session.execute(
+        select(WeeklySummary.iso_week, WeeklySummary.content).where(WeeklySummary.iso_week.in_(weeks)))}
+    missing = [w for w in weeks if w not in means]
+    if missing:
+        means.update((w, None if m is None else round(float(m), 4)) for w, m in session.execute(
+            select(Concern.iso_week, func.avg(Concern.polarity)).where(Concern.iso_week.in_(missing), concern_only)
+            .group_by(Concern.iso_week)))
     return {
         "categories": [{"category": c, "this_week": n[0], "last_week": n[1]} for c, n in ordered],
-        "sentiment": [{"week": w, "mean_polarity": None if means.get(w) is None else round(float(means[w]), 4)}
-                      for w in weeks],
+        "sentiment": [{"week": w, "mean_polarity": means.get(w)} for w in weeks],
     }
 
 
