@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from core.models import Concern, ConcernKind, Deployment, District, Label, WeeklySummary, utcnow
@@ -152,10 +152,7 @@ def compute(session: Session, *, iso_week: str, zone: ZoneInfo, now: datetime | 
             rises.append({"district": slug, "count": n, "previous_mean": _round(mean_before),
                           "ratio": None if mean_before == 0 else _round(n / mean_before)})
 
-    phrases: Counter[str] = Counter()
-    for (key_phrases,) in session.execute(select(Concern.key_phrases).where(in_week, concern_only)):
-        phrases.update(set(key_phrases or []))
-    top_phrases = [{"phrase": p, "count": n} for p, n in _ranked(dict(phrases), KEY_PHRASES)]
+    top_phrases = [{"phrase": p, "count": n} for p, n in _ranked(_phrase_counts(session, iso_week), KEY_PHRASES)]
 
     quotes = {c: typical_references(session, iso_week=iso_week, category=c) for c, _ in _ranked(categories, TOP)}
     is_question = and_(in_week, Concern.kind == ConcernKind.QUESTION.value)
@@ -171,9 +168,9 @@ def compute(session: Session, *, iso_week: str, zone: ZoneInfo, now: datetime | 
         func.sum(case((Concern.created_at < end - timedelta(days=30), 1), else_=0)),
     ).where(open_at_end, concern_only)).one()
     debt: dict[str, Any] = {"open_over_7_days": int(over7 or 0), "open_over_30_days": int(over30 or 0)}
-    replied = [(first - created).total_seconds() / 3600 for created, first in session.execute(
-        select(Concern.created_at, Concern.first_reply_at).where(in_week, concern_only))
-        if first is not None]
+    replied = [float(h) for (h,) in session.execute(
+        select(_hours_between(session, Concern.created_at, Concern.first_reply_at))
+        .where(in_week, concern_only, Concern.first_reply_at.is_not(None)))]
     debt["median_hours_to_first_reply"] = _round(lower_median(replied))
     debt["share_answered"] = _round(len(replied) / total) if total else None
 
@@ -203,6 +200,26 @@ def compute(session: Session, *, iso_week: str, zone: ZoneInfo, now: datetime | 
     }
 
 
+def _phrase_counts(session: Session, iso_week: str) -> dict[str, int]:
+    """How many of the week's concerns name each key phrase, counted in SQL (each concern once per phrase)."""
+    kind = ConcernKind.CONCERN.value
+    if session.get_bind().dialect.name == "sqlite":
+        sql = ("SELECT p.value, count(DISTINCT c.id) FROM concern AS c, json_each(c.key_phrases) AS p "
+               "WHERE c.iso_week = :week AND c.kind = :kind GROUP BY p.value")
+    else:
+        sql = ("SELECT p.value, count(DISTINCT c.id) FROM concern AS c, "
+               "json_array_elements_text(c.key_phrases) AS p(value) "
+               "WHERE c.iso_week = :week AND c.kind = :kind GROUP BY p.value")
+    return {str(p): int(n) for p, n in session.execute(text(sql), {"week": iso_week, "kind": kind})}
+
+
+def _hours_between(session: Session, start: Any, end: Any) -> Any:
+    """Hours from start to end, computed by the database (no per-row datetime objects in Python)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 24.0
+    return func.extract("epoch", end - start) / 3600.0
+
+
 def _is_negative() -> Any:
     return case((Concern.label == Label.NEGATIVE.value, 1), else_=0)
 
@@ -214,16 +231,21 @@ def typical_references(session: Session, *, iso_week: str, category: str) -> lis
     the sum of all vectors (minus one), so the medoid is found exactly in linear time. Abuse-flagged and emptied
     texts are never quoted.
     """
-    rows = [(ref, text) for ref, text, flags in session.execute(
-        select(Concern.reference, Concern.text, Concern.flags).where(
-            Concern.iso_week == iso_week, Concern.category == category, Concern.kind == ConcernKind.CONCERN.value,
-            Concern.text != "").order_by(Concern.id)) if "abuse" not in (flags or [])]
+    ids = list(session.scalars(select(Concern.id).where(
+        Concern.iso_week == iso_week, Concern.category == category, Concern.kind == ConcernKind.CONCERN.value,
+        Concern.text != "").order_by(Concern.id)))
+    if len(ids) > QUOTE_SAMPLE:
+        # A deterministic, evenly spaced sample (by id) keeps a large week's quotes typical at bounded cost;
+        # only the sampled texts are read.
+        step = len(ids) / QUOTE_SAMPLE
+        ids = [ids[int(i * step)] for i in range(QUOTE_SAMPLE)]
+    rows = []
+    for start in range(0, len(ids), 500):
+        rows += [(ref, text) for _, ref, text, flags in sorted(session.execute(
+            select(Concern.id, Concern.reference, Concern.text, Concern.flags)
+            .where(Concern.id.in_(ids[start:start + 500])))) if "abuse" not in (flags or [])]
     if not rows:
         return []
-    if len(rows) > QUOTE_SAMPLE:
-        # A deterministic, evenly spaced sample (by id) keeps a large week's quotes typical at bounded cost.
-        step = len(rows) / QUOTE_SAMPLE
-        rows = [rows[int(i * step)] for i in range(QUOTE_SAMPLE)]
     documents = [Counter(_TOKEN.findall(text.lower())) for _, text in rows]
     frequency: Counter[str] = Counter()
     for doc in documents:
