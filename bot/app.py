@@ -292,7 +292,8 @@ async def prepare(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
         await application.bot.set_my_commands(commands, language_code=None if language == "en" else language)
 
 
-def _endpoints(settings: Settings, base_url: str | None) -> tuple[str, str | None, str | None]:
+def endpoints(settings: Settings, base_url: str | None) -> tuple[str, str | None, str | None]:
+    """The token, Bot API URL and file URL the bot uses (the emulator's token when no real one is set)."""
     token = settings.telegram_token.get_secret_value() if settings.telegram_token else EMULATOR_TOKEN
     base_url = base_url or settings.telegram_api_url
     if not base_url:
@@ -305,7 +306,7 @@ def build_application(settings: Settings, database: Database, *, base_url: str |
                       base_file_url: str | None = None, token: str | None = None,
                       updater: bool = True) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the bot's Application; `base_url` points it at the emulator (or another Bot API server)."""
-    configured_token, base_url, file_url = _endpoints(settings, base_url)
+    configured_token, base_url, file_url = endpoints(settings, base_url)
     token = token or configured_token
     builder = (ApplicationBuilder().token(token)
                .context_types(ContextTypes(context=BotContext))

@@ -100,9 +100,9 @@ def sender_bot(settings: Settings, *, base_url: str | None = None) -> Bot:
     does not hold the others back."""
     from telegram.request import HTTPXRequest
 
-    from bot.app import _endpoints
+    from bot.app import endpoints
 
-    token, base, files = _endpoints(settings, base_url)
+    token, base, files = endpoints(settings, base_url)
     request = HTTPXRequest(connection_pool_size=SENDER_CONNECTIONS)
     if base is None or files is None:
         return Bot(token, request=request)
