@@ -162,11 +162,15 @@ def compute(session: Session, *, iso_week: str, zone: ZoneInfo, now: datetime | 
 
     end = _week_end(iso_week, zone)
     open_at_end = and_(Concern.created_at < end, or_(Concern.closed_at.is_(None), Concern.closed_at >= end))
-    # Both ages in one pass over the concerns open at the week's end.
-    over7, over30 = session.execute(select(
-        func.sum(case((Concern.created_at < end - timedelta(days=7), 1), else_=0)),
-        func.sum(case((Concern.created_at < end - timedelta(days=30), 1), else_=0)),
-    ).where(open_at_end, concern_only)).one()
+    closed_in_week = and_(Concern.closed_at >= end - timedelta(days=7), Concern.closed_at < end)
+    # Both ages of the response debt and the week's satisfaction answers in one pass over the table.
+    over7, over30, asked, satisfied = session.execute(select(
+        func.sum(case((and_(open_at_end, concern_only, Concern.created_at < end - timedelta(days=7)), 1), else_=0)),
+        func.sum(case((and_(open_at_end, concern_only, Concern.created_at < end - timedelta(days=30)), 1),
+                      else_=0)),
+        func.sum(case((and_(closed_in_week, Concern.satisfied.is_not(None)), 1), else_=0)),
+        func.sum(case((and_(closed_in_week, Concern.satisfied.is_(True)), 1), else_=0)),
+    ).where(or_(and_(open_at_end, concern_only), closed_in_week))).one()
     debt: dict[str, Any] = {"open_over_7_days": int(over7 or 0), "open_over_30_days": int(over30 or 0)}
     replied = [float(h) for (h,) in session.execute(
         select(_hours_between(session, Concern.created_at, Concern.first_reply_at))
@@ -174,9 +178,6 @@ def compute(session: Session, *, iso_week: str, zone: ZoneInfo, now: datetime | 
     debt["median_hours_to_first_reply"] = _round(lower_median(replied))
     debt["share_answered"] = _round(len(replied) / total) if total else None
 
-    closed_in_week = and_(Concern.closed_at >= end - timedelta(days=7), Concern.closed_at < end)
-    asked, satisfied = session.execute(select(func.count(Concern.satisfied), func.sum(
-        case((Concern.satisfied.is_(True), 1), else_=0))).where(closed_in_week)).one()
 
     polarity, n_labelled, n_negative = week_figures
     return {
@@ -231,9 +232,9 @@ def typical_references(session: Session, *, iso_week: str, category: str) -> lis
     the sum of all vectors (minus one), so the medoid is found exactly in linear time. Abuse-flagged and emptied
     texts are never quoted.
     """
+    # Ids from the (iso_week, category) index alone; the other conditions are checked on the sampled rows.
     ids = list(session.scalars(select(Concern.id).where(
-        Concern.iso_week == iso_week, Concern.category == category, Concern.kind == ConcernKind.CONCERN.value,
-        Concern.text != "").order_by(Concern.id)))
+        Concern.iso_week == iso_week, Concern.category == category).order_by(Concern.id)))
     if len(ids) > QUOTE_SAMPLE:
         # A deterministic, evenly spaced sample (by id) keeps a large week's quotes typical at bounded cost;
         # only the sampled texts are read.
@@ -243,7 +244,8 @@ def typical_references(session: Session, *, iso_week: str, category: str) -> lis
     for start in range(0, len(ids), 500):
         rows += [(ref, text) for _, ref, text, flags in sorted(session.execute(
             select(Concern.id, Concern.reference, Concern.text, Concern.flags)
-            .where(Concern.id.in_(ids[start:start + 500])))) if "abuse" not in (flags or [])]
+            .where(Concern.id.in_(ids[start:start + 500]), Concern.kind == ConcernKind.CONCERN.value,
+                   Concern.text != ""))) if "abuse" not in (flags or [])]
     if not rows:
         return []
     documents = [Counter(_TOKEN.findall(text.lower())) for _, text in rows]
