@@ -119,7 +119,14 @@ def edit_campaign(session: WriteSession, who: Organizer, campaign_id: CampaignId
             summary="See the invitation and the questions as residents will")
 def preview_campaign(session: ReadSession, settings: SettingsDep, who: Organizer, campaign_id: CampaignId
                      ) -> dict[str, Any]:
-    return campaigns.preview(_visible(session, who, campaign_id), zone=settings.zone)
+    campaign = _visible(session, who, campaign_id)
+    shown = campaigns.preview(campaign, zone=settings.zone)
+    if campaign.status == CampaignStatus.DRAFT:
+        payload = campaigns.preview_payload(settings.secret_bytes(), campaign.code)
+        username = (settings.bot_username or "").lstrip("@")
+        shown["try_in_bot"] = {"payload": payload,
+                               "link": f"https://t.me/{username}?start={payload}" if username else None}
+    return shown
 
 
 @router.get("/campaigns/{campaign_id}/estimate", response_model=EstimateOut, responses=NOT_FOUND,

@@ -163,8 +163,15 @@ class PreviewLanguageOut(BaseModel):
     questions: list[PreviewQuestionOut]
 
 
+class TryInBotOut(BaseModel):
+    payload: str = Field(description="deep-link payload that opens the draft in the bot for trying it; answers "
+                                     "given through it are dropped when the campaign opens")
+    link: str | None = Field(description="t.me link with the payload (null until CIVICPULSE_BOT_USERNAME is set)")
+
+
 class PreviewOut(BaseModel):
     languages: dict[str, PreviewLanguageOut]
+    try_in_bot: TryInBotOut | None = Field(default=None, description="only while the campaign is a draft")
 
 
 class OptionCountOut(BaseModel):

@@ -154,3 +154,37 @@ def test_in_spanish(bot: BotRunner, phone: EmulatorClient, db: Database, code: s
     assert "Pregunta 1 de 4" in q1["plain"] and [label for label, _ in buttons(q1)] == ["Sí", "No", "No sé"]
     with db.reading() as session:
         assert session.scalars(select(CampaignResponse)).all() == []  # nothing stored before the first answer
+
+
+def test_an_organizer_tries_a_draft_in_the_bot_and_those_answers_are_dropped_at_open(
+        db: Database, bot_settings: Settings, server: EmulatorServer, phone: EmulatorClient) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from core import apikeys
+    from core.models import Role
+
+    with db.transaction() as session:
+        builders.districts(session)
+        builders.demo_register(session)
+        _, key = apikeys.create(session, role=Role.ORGANIZER, principal="transit office")
+    client = TestClient(create_app(bot_settings, db))
+    auth = {"Authorization": f"Bearer {key}"}
+    created = client.post("/api/v1/campaigns", json=spec(), headers=auth)
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    payload = client.get(f"/api/v1/campaigns/{campaign_id}/preview", headers=auth).json()["try_in_bot"]["payload"]
+    with BotRunner(bot_settings, db, server.bot_api_url):
+        chat = consented(phone, 420)
+        forged = chat.say(f"/start p_0000000000000000_{payload.split('_', 2)[2]}")[0]
+        assert "not open" in forged["plain"]  # a wrong token finds nothing
+        note, intro, q1 = chat.say(f"/start {payload}", count=3)
+        assert "Preview" in note["plain"] and "shuttle" in intro["plain"] and "Question 1 of 4" in q1["plain"]
+        chat.press(chat.press(q1, "Yes")[0], "Skip")
+        with db.reading() as session:
+            assert len(session.scalars(select(CampaignAnswer)).all()) == 2
+        assert client.post(f"/api/v1/campaigns/{campaign_id}/open", headers=auth).status_code == 200
+        with db.reading() as session:
+            assert session.scalars(select(CampaignAnswer)).all() == []  # the preview's answers are gone
+        shown = client.get(f"/api/v1/campaigns/{campaign_id}/preview", headers=auth).json()
+        assert shown.get("try_in_bot") is None  # only drafts are tried this way

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import re
 import secrets
@@ -10,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import DomainError, Invalid, InvalidTransition, NotFound
@@ -275,11 +277,16 @@ def list_for(session: Session, *, owner: str | None, status: CampaignStatus | No
 
 
 def open_campaign(session: Session, *, campaign: Campaign, now: datetime) -> Campaign:
-    """Open a draft now; invitations are written by the campaign-lifecycle job (the owner of campaign notices)."""
+    """Open a draft now; invitations are written by the campaign-lifecycle job (the owner of campaign notices).
+
+    Answers given while it was a draft came through the preview link (organizers trying it): they are dropped,
+    so results count only residents' answers.
+    """
     if campaign.status != CampaignStatus.DRAFT:
         raise InvalidTransition(f"only a draft can be opened; this campaign is {campaign.status}")
     if campaign.closes_at is not None and campaign.closes_at <= now:
         raise InvalidTransition("closes_at has passed; move it later before opening")
+    session.execute(delete(CampaignResponse).where(CampaignResponse.campaign_id == campaign.id))
     campaign.status = CampaignStatus.OPEN.value
     campaign.opened_at = now
     campaign.updated_at = now
@@ -310,8 +317,33 @@ def archive_campaign(session: Session, *, campaign: Campaign, now: datetime) -> 
 
 
 def is_accepting(campaign: Campaign, now: datetime) -> bool:
-    """Whether answers are taken now: open, and its closing time (if any) not yet come."""
+    """Whether answers are taken now: open, and its closing time (if any) not yet come; a draft takes the answers
+    of its preview (reachable only with the preview token, see `open_for_preview`)."""
+    if campaign.status == CampaignStatus.DRAFT:
+        return True
     return campaign.status == CampaignStatus.OPEN and (campaign.closes_at is None or now < campaign.closes_at)
+
+
+PREVIEW_TOKEN_CHARS = 16
+
+
+def preview_token(secret: bytes, code: str) -> str:
+    """The token of a campaign's preview link (HMAC of its code): whoever has it can try the draft in the bot."""
+    return hmac.new(secret, f"campaign-preview:{code}".encode(), hashlib.sha256).hexdigest()[:PREVIEW_TOKEN_CHARS]
+
+
+def preview_payload(secret: bytes, code: str) -> str:
+    """The bot deep-link payload that opens the draft for trying: `p_<token>_<code>` (within Telegram's 64)."""
+    return f"p_{preview_token(secret, code)}_{code}"
+
+
+def open_for_preview(session: Session, *, payload: str, secret: bytes) -> Campaign:
+    """The campaign behind a preview payload (`<token>_<code>`), checked in constant time; NotFound otherwise."""
+    token, _, code = payload.partition("_")
+    campaign = get_by_code(session, code=code) if code else None
+    if campaign is None or not hmac.compare_digest(token.encode(), preview_token(secret, code).encode()):
+        raise NotFound("no such campaign")
+    return campaign
 
 
 def count_responses(session: Session, *, campaign: Campaign) -> int:

@@ -44,6 +44,9 @@ def _command(turn: Turn, name: str, args: str) -> None:
     if name == "start":
         if args.startswith("c_"):
             consult.start(turn, args[2:].strip())
+        elif args.startswith("p_"):
+            payload = args[2:].strip()
+            consult.start(turn, payload.partition("_")[2], preview=payload)
         elif args and find.open_code(turn, args, from_start=True):
             pass
         else:
@@ -181,6 +184,8 @@ def _callback(turn: Turn, data: str) -> None:
             account.notifications(turn)
     elif head == "cs":
         consult.start(turn, rest)
+    elif head == "cp":
+        consult.start(turn, rest.partition("_")[2], preview=rest)
     elif head in ("ca", "cm", "cd", "ck", "cb", "cc"):
         consult.on_callback(turn, head, rest)
     elif head == "kl" and rest in ("0", "1"):

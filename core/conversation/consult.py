@@ -11,7 +11,7 @@ from core.conversation.account import needs_consent
 from core.conversation.base import Button, Safe, Turn, cut
 from core.conversation.errors import explain
 from core.errors import DomainError, Invalid, NotFound
-from core.models import Campaign, QuestionKind
+from core.models import Campaign, CampaignStatus, QuestionKind
 from core.timeutil import local_date
 
 
@@ -25,8 +25,12 @@ def list_open(turn: Turn) -> None:
     turn.say("campaigns-list", buttons=rows, count=len(found))
 
 
-def _campaign(turn: Turn, code: str) -> Campaign | None:
+def _campaign(turn: Turn, code: str, preview: str | None = None) -> Campaign | None:
     try:
+        if preview:
+            campaign = campaigns.open_for_preview(turn.session, payload=preview, secret=turn.env.secret)
+            if campaign.status == CampaignStatus.DRAFT:
+                return campaign
         return campaigns.open_for_resident(turn.session, code=code, resident=turn.resident, now=turn.env.now)
     except CampaignClosed:
         if turn.in_flow("campaign"):
@@ -37,11 +41,19 @@ def _campaign(turn: Turn, code: str) -> Campaign | None:
     return None
 
 
-def start(turn: Turn, code: str) -> None:
-    """Open a consultation from a deep link, a button or the list: its intro, then where the resident left off."""
-    campaign = _campaign(turn, code)
-    if campaign is None or needs_consent(turn, f"cs:{code}"):
+def start(turn: Turn, code: str, *, preview: str | None = None) -> None:
+    """Open a consultation from a deep link, a button or the list: its intro, then where the resident left off.
+
+    `preview` is a draft's preview payload (`<token>_<code>`): the organizer tries the campaign before it opens.
+    """
+    campaign = _campaign(turn, code, preview)
+    if campaign is None or needs_consent(turn, f"cp:{preview}" if preview else f"cs:{code}"):
         return
+    preview = preview if campaign.status == CampaignStatus.DRAFT else None
+    turn.set_flow("campaign", "intro", {"code": campaign.code, "index": -1, "sel": [], "change": False,
+                                        "preview": preview})
+    if preview:
+        turn.say("campaign-preview")
     lang = language_for(campaign, turn.lang)
     progress = campaigns.progress(turn.session, campaign=campaign, resident=turn.resident, now=turn.env.now)
     if progress.completed:
@@ -70,7 +82,7 @@ def _show(turn: Turn, campaign: Campaign, view: QuestionView, *, change: bool) -
     if view.kind is QuestionKind.MULTIPLE_CHOICE and isinstance(view.current, list):
         selected = [int(i) for i in view.current]
     turn.set_flow("campaign", "question", {"code": campaign.code, "index": view.index, "sel": selected,
-                                           "change": change})
+                                           "change": change, "preview": _preview_of(turn)})
     turn.say("campaign-question", buttons=_buttons(turn, view, selected, change=change), header=view.header,
              text=view.text, hint=view.hint)
 
@@ -96,12 +108,20 @@ def _buttons(turn: Turn, view: QuestionView, selected: list[int], *, change: boo
     return rows
 
 
+def _preview_of(turn: Turn) -> str | None:
+    """The preview payload carried by the resident's campaign flow, if they are trying a draft."""
+    if turn.flow is not None and turn.flow.flow == "campaign":
+        value = turn.flow.data.get("preview")
+        return str(value) if value else None
+    return None
+
+
 def _state(turn: Turn) -> tuple[Campaign, dict[str, Any]] | None:
     if not turn.in_flow("campaign") or turn.flow is None:
         turn.say("flow-expired")
         return None
     data = dict(turn.flow.data)
-    campaign = _campaign(turn, str(data.get("code", "")))
+    campaign = _campaign(turn, str(data.get("code", "")), data.get("preview"))
     if campaign is None:
         return None
     return campaign, data
@@ -216,7 +236,8 @@ def _finish(turn: Turn, campaign: Campaign) -> None:
 
 def _summary(turn: Turn, campaign: Campaign, *, thanks: bool = False) -> None:
     """The resident's answers, with a button to change each until the campaign closes."""
-    turn.set_flow("campaign", "summary", {"code": campaign.code, "index": -1, "sel": [], "change": False})
+    turn.set_flow("campaign", "summary", {"code": campaign.code, "index": -1, "sel": [], "change": False,
+                                          "preview": _preview_of(turn)})
     answers = campaigns.summary_of_answers(turn.session, campaign=campaign, resident=turn.resident,
                                            language=turn.lang)
     items = Safe("\n".join(turn.t("campaign-summary-item", number=a.index + 1, question=cut(a.question, 120),

@@ -212,3 +212,4 @@ campaign-change = Change answer { $number }
 campaign-thanks = Thank you for answering { $title }! { $when }
 campaign-results-when = Results will be shared after it closes on { $date }.
 campaign-results-when-open = Results will be shared after it closes.
+campaign-preview = <b>Preview.</b> You are trying this consultation before it opens: answer as a resident would. Your answers are dropped when it opens.

@@ -212,3 +212,4 @@ campaign-change = Cambiar la respuesta { $number }
 campaign-thanks = ¡Gracias por responder a { $title }! { $when }
 campaign-results-when = Los resultados se compartirán cuando cierre, el { $date }.
 campaign-results-when-open = Los resultados se compartirán cuando cierre.
+campaign-preview = <b>Vista previa.</b> Estás probando esta consulta antes de que se abra: responde como lo haría un residente. Tus respuestas se descartan al abrirla.
