@@ -48,8 +48,10 @@ logger = logging.getLogger(__name__)
 
 EMULATOR_TOKEN = "1000001:civicpulse-local-emulator"  # noqa: S105 - the emulator accepts any token
 MAX_CONCURRENT_UPDATES = 64
-# httpcore checks every pooled connection on each request: a small pool is cheaper, and the Bot API is one host.
-CONNECTIONS = 8
+# httpcore checks every pooled connection on each request: a small pool is cheaper (measured: 4 beat 8 and 32),
+# and the Bot API is one host.
+CONNECTIONS = 4
+POOL_TIMEOUT_S = 20.0  # with few connections, a burst of replies waits for one instead of failing after 1 s
 DATABASE_THREADS = 8
 
 
@@ -313,7 +315,8 @@ def build_application(settings: Settings, database: Database, *, base_url: str |
                .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
                .rate_limiter(ChatRateLimiter(per_chat_rate=settings.bot_per_chat_rate,
                                              retry_scale=settings.pacing_scale))
-               .connection_pool_size(CONNECTIONS))
+               .connection_pool_size(CONNECTIONS)
+               .pool_timeout(POOL_TIMEOUT_S))
     if base_url:
         builder = builder.base_url(base_url).base_file_url(base_file_url or file_url or base_url)
     if not updater:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,6 @@ from core.settings import Settings
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SECONDS = 25
-SWITCH_INTERVAL_S = 0.0005
 
 
 def _server_class() -> Any:
@@ -51,9 +49,6 @@ async def run(settings: Settings, database: Database, *, base_url: str | None = 
     from starlette.applications import Starlette
 
     stop = stop or asyncio.Event()
-    # The event loop and the database thread share the GIL. After each socket call the loop waits for the
-    # GIL; with Python's default 5 ms switch interval that wait, not the work, set the bot's pace.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     webhook = bool(settings.webhook_url)
     application = build_application(settings, database, base_url=base_url, updater=not webhook)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
