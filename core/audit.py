@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import Invalid
 from core.models import AuditEvent, utcnow
-from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+from core.pagination import Page, newest_first
 
 
 def record(session: Session, *, principal: str, role: str, action: str, target: str | None = None,
@@ -24,14 +23,4 @@ def record(session: Session, *, principal: str, role: str, action: str, target: 
 
 def list_events(session: Session, *, limit: int = 50, cursor: str | None = None) -> Page[AuditEvent]:
     """Newest first, a page at a time."""
-    check_limit(limit)
-    query = select(AuditEvent).order_by(AuditEvent.id.desc())
-    if cursor:
-        (before,) = decode_cursor(cursor, 1)
-        if not isinstance(before, int) or isinstance(before, bool):
-            raise Invalid("invalid cursor")
-        query = query.where(AuditEvent.id < before)
-    rows = list(session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
+    return newest_first(session, select(AuditEvent), AuditEvent.id, limit=limit, cursor=cursor)

@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
 from core.errors import Invalid
 
 T = TypeVar("T")
@@ -41,3 +44,18 @@ def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
     return limit
+
+
+def newest_first(session: Session, query: Select[T], id_column: Any, *, limit: int,
+                 cursor: str | None) -> Page[T]:
+    """Run `query` a page at a time, newest (highest id) first, with an opaque cursor after the last id."""
+    check_limit(limit)
+    if cursor:
+        (before,) = decode_cursor(cursor, 1)
+        if not isinstance(before, int) or isinstance(before, bool):
+            raise Invalid("invalid cursor")
+        query = query.where(id_column < before)
+    rows = list(session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(getattr(rows[-1], "id")) if more and rows else None)  # noqa: B009

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import DomainError, Invalid, InvalidTransition, NotFound
 from core.models import Campaign, CampaignResponse, CampaignStatus, Deployment, District, QuestionKind
-from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+from core.pagination import Page, newest_first
 
 LANGUAGES = ("en", "es")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (0/O, 1/l/I)
@@ -259,21 +259,12 @@ def get_by_code(session: Session, *, code: str) -> Campaign:
 def list_for(session: Session, *, owner: str | None, status: CampaignStatus | None = None, limit: int = 50,
              cursor: str | None = None) -> Page[Campaign]:
     """Campaigns newest first (owner None: everyone's), a page at a time."""
-    check_limit(limit)
-    query = select(Campaign).order_by(Campaign.id.desc())
+    query = select(Campaign)
     if owner is not None:
         query = query.where(Campaign.owner == owner)
     if status is not None:
         query = query.where(Campaign.status == status.value)
-    if cursor:
-        (before,) = decode_cursor(cursor, 1)
-        if not isinstance(before, int) or isinstance(before, bool):
-            raise Invalid("invalid cursor")
-        query = query.where(Campaign.id < before)
-    rows = list(session.scalars(query.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
+    return newest_first(session, query, Campaign.id, limit=limit, cursor=cursor)
 
 
 def open_campaign(session: Session, *, campaign: Campaign, now: datetime) -> Campaign:
