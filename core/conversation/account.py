@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -11,7 +12,7 @@ from core.conversation.base import Button, Document, Reply, Safe, Turn, cut, tr
 from core.conversation.errors import explain
 from core.conversation.find import deployment_by_code, district_by_words
 from core.errors import DomainError
-from core.models import Concern, ConcernStatus, StaffReply
+from core.models import Concern, ConcernStatus, Deployment, District, StaffReply
 
 MINE_PAGE = 5
 # Five concerns with their replies stay well under Telegram's 4,096 characters.
@@ -65,45 +66,66 @@ def help_text(turn: Turn) -> None:
 
 # ---- follows ----------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Target:
+    deployment: Deployment | None
+    district: District | None
+    name: str  # what the resident reads: the code, or the district's name in their language
+    undo: str  # the callback that unfollows it
+
+
+def _current_code(turn: Turn, target: str) -> str:
+    """The typed target, or the card being looked at when none was typed."""
+    if not target and turn.in_flow("browse") and turn.flow is not None:
+        return str(turn.flow.data.get("code", ""))
+    return target
+
+
+def _resolve(turn: Turn, target: str) -> _Target | None:
+    """A deployment by code or a district by name; tells the resident when it is neither."""
+    d = deployment_by_code(turn.session, target)
+    if d is not None:
+        return _Target(d, None, d.code, f"u:{d.code}")
+    district = district_by_words(turn.session, target)
+    if district is not None:
+        return _Target(None, district, _district_name(turn, district), f"ud:{district.slug}")
+    turn.say("follow-unknown", target=cut(target, 60))
+    return None
+
+
 def follow(turn: Turn, target: str) -> None:
     """Follow a deployment (by code) or a district (by name); no target: the card being looked at."""
-    if not target and turn.in_flow("browse") and turn.flow is not None:
-        target = str(turn.flow.data.get("code", ""))
+    target = _current_code(turn, target)
     if not target:
         turn.say("follow-how")
         return
     if needs_consent(turn, f"f:{target}"[:60]):
         return
-    d = deployment_by_code(turn.session, target)
-    district = None if d is not None else district_by_words(turn.session, target)
-    if d is None and district is None:
-        turn.say("follow-unknown", target=cut(target, 60))
+    found = _resolve(turn, target)
+    if found is None:
         return
-    added = follows.follow(turn.session, resident=turn.resident, deployment=d, district=district, now=turn.env.now)
-    name = d.code if d is not None else _district_name(turn, district)
-    undo = f"u:{d.code}" if d is not None else f"ud:{district.slug}"  # type: ignore[union-attr]
-    turn.say("follow-done" if added else "follow-already", buttons=[[turn.button("button-unfollow", undo)]],
-             target=name, notifications="on" if turn.resident.notifications else "off")
+    added = follows.follow(turn.session, resident=turn.resident, deployment=found.deployment,
+                           district=found.district, now=turn.env.now)
+    turn.say("follow-done" if added else "follow-already", buttons=[[turn.button("button-unfollow", found.undo)]],
+             target=found.name, notifications="on" if turn.resident.notifications else "off")
 
 
-def _district_name(turn: Turn, district: object) -> str:
-    return str(getattr(district, "name_es" if turn.lang == "es" else "name_en"))
+def _district_name(turn: Turn, district: District) -> str:
+    return district.name_es if turn.lang == "es" else district.name_en
 
 
 def unfollow(turn: Turn, target: str) -> None:
-    if not target and turn.in_flow("browse") and turn.flow is not None:
-        target = str(turn.flow.data.get("code", ""))
+    """Stop following a deployment or district; no target: the card being looked at, else the list."""
+    target = _current_code(turn, target)
     if not target:
         following(turn)
         return
-    d = deployment_by_code(turn.session, target)
-    district = None if d is not None else district_by_words(turn.session, target)
-    if d is None and district is None:
-        turn.say("follow-unknown", target=cut(target, 60))
+    found = _resolve(turn, target)
+    if found is None:
         return
-    removed = follows.unfollow(turn.session, resident=turn.resident, deployment=d, district=district)
-    name = d.code if d is not None else _district_name(turn, district)
-    turn.say("unfollow-done" if removed else "unfollow-not-following", target=name)
+    removed = follows.unfollow(turn.session, resident=turn.resident, deployment=found.deployment,
+                               district=found.district)
+    turn.say("unfollow-done" if removed else "unfollow-not-following", target=found.name)
 
 
 def following(turn: Turn) -> None:
