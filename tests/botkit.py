@@ -134,3 +134,11 @@ class Resident:
 
 def plain(messages: list[dict[str, Any]]) -> str:
     return "\n".join(m.get("plain") or m.get("text") or m.get("caption") or "" for m in messages)
+
+
+def consented(phone: EmulatorClient, user_id: int, language: str = "en") -> Resident:
+    """A resident who said /start and agreed."""
+    chat = Resident(phone, user_id, language)
+    welcome = chat.say("/start")[0]
+    chat.press(welcome, data="y:")
+    return chat

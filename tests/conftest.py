@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -84,3 +85,41 @@ def db(database_url: str) -> Iterator[Database]:
 def settings(database_url: str) -> Settings:
     return Settings(_env_file=None, database_url=database_url, secret_key=SecretStr(TEST_SECRET),  # type: ignore[call-arg]
                     environment=Environment.TEST, min_group_size=5)
+
+
+# ---- the bot against the local Bot API emulator ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def emulator_server() -> Iterator[Any]:
+    """One emulator per test module, with limits high enough that pacing never slows a test."""
+    from bot.emulator import Emulator, EmulatorServer
+
+    with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000)) as running:
+        yield running
+
+
+@pytest.fixture
+def phone(emulator_server: Any) -> Iterator[Any]:
+    """The residents' side of the emulator, reset for each test."""
+    from bot.emulator_client import EmulatorClient
+
+    with EmulatorClient(emulator_server.base_url) as client:
+        client.reset()
+        yield client
+
+
+@pytest.fixture
+def bot_settings(settings: Settings) -> Settings:
+    """Settings for a bot under test: waits for Telegram's limits scaled down, no per-chat pacing of replies."""
+    return settings.model_copy(update={"pacing_scale": 0.01, "bot_per_chat_rate": 1000.0})
+
+
+@pytest.fixture
+def city(db: Database) -> Database:
+    """The database with the demo districts and register."""
+    from tests import builders
+
+    with db.transaction() as session:
+        builders.districts(session)
+        builders.demo_register(session)
+    return db

@@ -7,35 +7,16 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from bot.emulator import Emulator, EmulatorServer
+from bot.emulator import EmulatorServer
 from bot.emulator_client import EmulatorClient, buttons
 from core import campaigns
 from core.db import Database
 from core.models import Campaign, CampaignAnswer, CampaignResponse, Concern, utcnow
 from core.settings import Settings
 from tests import builders
-from tests.botkit import BotRunner
+from tests.botkit import BotRunner, consented
 from tests.botkit import Resident as Chat
-from tests.test_bot_flows import consented
 from tests.test_campaigns import spec
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000)) as running:
-        yield running
-
-
-@pytest.fixture
-def phone(server: EmulatorServer) -> Iterator[EmulatorClient]:
-    with EmulatorClient(server.base_url) as client:
-        client.reset()
-        yield client
-
-
-@pytest.fixture
-def bot_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"pacing_scale": 0.01, "bot_per_chat_rate": 1000.0})
 
 
 @pytest.fixture
@@ -49,8 +30,8 @@ def code(db: Database) -> str:
 
 
 @pytest.fixture
-def bot(db: Database, bot_settings: Settings, server: EmulatorServer, code: str) -> Iterator[BotRunner]:
-    with BotRunner(bot_settings, db, server.bot_api_url) as running:
+def bot(db: Database, bot_settings: Settings, emulator_server: EmulatorServer, code: str) -> Iterator[BotRunner]:
+    with BotRunner(bot_settings, db, emulator_server.bot_api_url) as running:
         yield running
 
 
@@ -102,13 +83,13 @@ def test_skip_where_allowed(bot: BotRunner, phone: EmulatorClient, db: Database,
     assert _answers(db)[1].skipped
 
 
-def test_resume_where_left_off_across_a_restart(db: Database, bot_settings: Settings, server: EmulatorServer,
+def test_resume_where_left_off_across_a_restart(db: Database, bot_settings: Settings, emulator_server: EmulatorServer,
                                                 phone: EmulatorClient, code: str) -> None:
-    with BotRunner(bot_settings, db, server.bot_api_url):
+    with BotRunner(bot_settings, db, emulator_server.bot_api_url):
         chat = consented(phone, 403)
         _, q1 = chat.say(f"/start c_{code}", count=2)
         chat.press(q1, "Yes")
-    with BotRunner(bot_settings, db, server.bot_api_url):
+    with BotRunner(bot_settings, db, emulator_server.bot_api_url):
         listing = chat.say("/campaigns")  # not following anything: the list is empty, the link still works
         assert "no open consultations" in listing[0]["plain"]
         resumed = chat.say(f"/start c_{code}")[0]
@@ -157,7 +138,7 @@ def test_in_spanish(bot: BotRunner, phone: EmulatorClient, db: Database, code: s
 
 
 def test_an_organizer_tries_a_draft_in_the_bot_and_those_answers_are_dropped_at_open(
-        db: Database, bot_settings: Settings, server: EmulatorServer, phone: EmulatorClient) -> None:
+        db: Database, bot_settings: Settings, emulator_server: EmulatorServer, phone: EmulatorClient) -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
@@ -174,7 +155,7 @@ def test_an_organizer_tries_a_draft_in_the_bot_and_those_answers_are_dropped_at_
     assert created.status_code == 201, created.text
     campaign_id = created.json()["id"]
     payload = client.get(f"/api/v1/campaigns/{campaign_id}/preview", headers=auth).json()["try_in_bot"]["payload"]
-    with BotRunner(bot_settings, db, server.bot_api_url):
+    with BotRunner(bot_settings, db, emulator_server.bot_api_url):
         chat = consented(phone, 420)
         forged = chat.say(f"/start p_0000000000000000_{payload.split('_', 2)[2]}")[0]
         assert "not open" in forged["plain"]  # a wrong token finds nothing

@@ -8,55 +8,22 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import Emulator, EmulatorServer
+from bot.emulator import EmulatorServer
 from bot.emulator_client import EmulatorClient, buttons
 from core.db import Database
 from core.models import Concern, ConcernEvent, FlowState, Follow, Resident
 from core.settings import Settings
 from tests import builders
-from tests.botkit import BotRunner
+from tests.botkit import BotRunner, consented
 from tests.botkit import Resident as Chat
 
 ELM = (45.4907, -73.6395)  # next to AQ-017 in the demo register
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000)) as running:
+@pytest.fixture
+def bot(city: Database, bot_settings: Settings, emulator_server: EmulatorServer) -> Iterator[BotRunner]:
+    with BotRunner(bot_settings, city, emulator_server.bot_api_url) as running:
         yield running
-
-
-@pytest.fixture
-def phone(server: EmulatorServer) -> Iterator[EmulatorClient]:
-    with EmulatorClient(server.base_url) as client:
-        client.reset()
-        yield client
-
-
-@pytest.fixture
-def bot_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"pacing_scale": 0.01, "bot_per_chat_rate": 1000.0})
-
-
-@pytest.fixture
-def city(db: Database) -> Database:
-    with db.transaction() as session:
-        builders.districts(session)
-        builders.demo_register(session)
-    return db
-
-
-@pytest.fixture
-def bot(city: Database, bot_settings: Settings, server: EmulatorServer) -> Iterator[BotRunner]:
-    with BotRunner(bot_settings, city, server.bot_api_url) as running:
-        yield running
-
-
-def consented(phone: EmulatorClient, user_id: int, language: str = "en") -> Chat:
-    chat = Chat(phone, user_id, language)
-    welcome = chat.say("/start")[0]
-    chat.press(welcome, data="y:")
-    return chat
 
 
 def count(db: Database, model: type, *where: object) -> int:
@@ -279,12 +246,12 @@ def test_per_resident_limit_is_explained_and_nothing_partial_stored(bot: BotRunn
     assert count(city, Concern) == 10 and count(city, FlowState, FlowState.flow == "report") == 0
 
 
-def test_a_restart_mid_flow_loses_nothing(city: Database, bot_settings: Settings, server: EmulatorServer,
+def test_a_restart_mid_flow_loses_nothing(city: Database, bot_settings: Settings, emulator_server: EmulatorServer,
                                           phone: EmulatorClient) -> None:
-    with BotRunner(bot_settings, city, server.bot_api_url):
+    with BotRunner(bot_settings, city, emulator_server.bot_api_url):
         chat = consented(phone, 129)
         category = _report_from_card(chat, "Who decided to put a camera next to the clinic?")[0]
-    with BotRunner(bot_settings, city, server.bot_api_url):
+    with BotRunner(bot_settings, city, emulator_server.bot_api_url):
         feeling = chat.press(category, data="k:surveillance")[0]
         confirm = chat.press(feeling, data="e:1")[0]
         chat.press(confirm, "Send")
@@ -460,11 +427,11 @@ def test_a_concern_in_spanish_end_to_end(bot: BotRunner, phone: EmulatorClient, 
     assert "Tus inquietudes" in mine and concern.reference in mine
 
 
-def test_staff_chats_stay_silent_unless_addressed(city: Database, bot_settings: Settings, server: EmulatorServer,
-                                                  phone: EmulatorClient) -> None:
+def test_staff_chats_stay_silent_unless_addressed(city: Database, bot_settings: Settings,
+                                                  emulator_server: EmulatorServer, phone: EmulatorClient) -> None:
     staff = -100200
     settings = bot_settings.model_copy(update={"staff_chat_ids": [staff]})
-    with BotRunner(settings, city, server.bot_api_url):
+    with BotRunner(settings, city, emulator_server.bot_api_url):
         phone.say(201, "good morning team", chat_id=staff, chat_type="supergroup")
         assert phone.wait(staff, after=0, timeout=0.8) == []
         phone.say(201, "@civicpulse_bot are you there?", chat_id=staff, chat_type="supergroup")

@@ -26,9 +26,8 @@ from core.logging_setup import RedactTokens
 from core.models import Concern, Resident, Role
 from core.settings import Settings
 from tests import builders
-from tests.botkit import BotRunner, plain
+from tests.botkit import BotRunner, consented, plain
 from tests.botkit import Resident as Chat
-from tests.test_bot_flows import consented
 
 SECRET = "webhook-secret-for-tests-0123456789"
 
@@ -88,19 +87,6 @@ def emulator() -> Iterator[EmulatorServer]:
 def phone(emulator: EmulatorServer) -> Iterator[EmulatorClient]:
     with EmulatorClient(emulator.base_url) as client:
         yield client
-
-
-@pytest.fixture
-def city(db: Database) -> Database:
-    with db.transaction() as session:
-        builders.districts(session)
-        builders.demo_register(session)
-    return db
-
-
-@pytest.fixture
-def bot_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"pacing_scale": 0.01, "bot_per_chat_rate": 1000.0})
 
 
 def test_a_staff_reply_reaches_the_resident_through_the_hosted_bot(
