@@ -136,3 +136,25 @@ def test_a_drawn_reference_that_is_taken_is_drawn_again(db: Database, monkeypatc
         second = builders.concern(s, "The radar sign on Oak Road is still wrong", idempotency_key="k-2")
     assert (first.reference, second.reference) == ("C-AAAAA", "C-BBBBB")
     assert _count(db) == 2
+
+
+def test_the_returned_concern_is_the_stored_row_and_tracked_by_the_session(db: Database) -> None:
+    with db.transaction() as s:
+        c = builders.concern(s, "The air sensor on Elm Street has been broken for weeks")
+        assert c in s and c.id is not None
+        assert s.get(Concern, c.id) is c  # the identity map holds it: no second copy of the row
+        assert c.status == "new" and c.language == "en" and c.key_phrases
+        c.status = "acknowledged"  # a change made after intake is written at commit like any other
+        concern_id = c.id
+    with db.reading() as s:
+        stored = s.get(Concern, concern_id)
+        assert stored is not None
+        assert stored.status == "acknowledged"
+        assert (stored.reference, stored.text, stored.iso_week) == (c.reference, c.text, c.iso_week)
+
+
+def test_references_use_only_the_readable_alphabet() -> None:
+    drawn = {concerns.new_reference() for _ in range(2000)}
+    assert len(drawn) > 1990
+    assert all(r.startswith("C-") and len(r) == 7 and set(r[2:]) <= set(concerns.REFERENCE_ALPHABET) for r in drawn)
+    assert set("".join(r[2:] for r in drawn)) == set(concerns.REFERENCE_ALPHABET)

@@ -139,6 +139,13 @@ def test_longer_texts_are_detected_whatever_the_prior() -> None:
     assert detect_language("12345 !!!", prior="en") is None
 
 
+def test_function_words_settle_a_clear_text() -> None:
+    # Short plain sentences that a trigram model alone reads as Spanish.
+    assert detect_language("The kiosk at the clinic is racist in where it was placed.", prior="es") == "en"
+    assert detect_language("Hello. Can I opt out of the wifi beacon at the clinic.") == "en"
+    assert detect_language("Quiero saber para qué sirve el sensor de la esquina", prior="en") == "es"
+
+
 def test_mixed_text_goes_to_the_majority_language() -> None:
     text = "No queremos más cámaras en el barrio, nadie nos preguntó nada, thanks"
     assert detect_language(text, prior="en") == "es"
@@ -349,3 +356,26 @@ def test_shared_tokenisation_gives_textblobs_own_figures_and_tags() -> None:
         blob = TextBlob(text).sentiment
         assert TextBlobAnalyzer().score(text) == (blob.polarity, blob.subjectivity), text
         assert pos_tags(text) == tagger.tag(text), text
+
+
+def test_noun_phrase_chunks_are_those_of_nltks_regexp_parser() -> None:
+    from nltk import RegexpParser
+    from nltk.tree import Tree
+
+    from core.nlp.keyphrases import GRAMMAR, noun_phrases
+    from core.nlp.sentiment import pos_tags
+
+    path = Path(__file__).parent / "data" / "labelled_concerns.csv"
+    texts = [row["text"] for row in csv.DictReader(path.open(encoding="utf-8")) if row["language"] == "en"]
+    texts += ["Broken new smart parking sensors, collected data and the flashing lights near the bus stop.",
+              "Stop it.", "", "Cameras cameras cameras!"]
+    parser = RegexpParser(GRAMMAR)
+    compared = 0
+    for text in texts:
+        tagged = pos_tags(text)
+        if not tagged:
+            continue
+        expected = [[word for word, _ in t.leaves()] for t in parser.parse(tagged) if isinstance(t, Tree)]
+        assert noun_phrases(tagged) == expected, text
+        compared += bool(expected)
+    assert compared > 50

@@ -7,6 +7,9 @@ from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
+from core.nlp.lexicon import lexicon
+from core.nlp.text import words
+
 SUPPORTED = ("en", "es")
 # Fewer words than this: too little evidence, the resident's chosen language decides.
 MIN_WORDS = 3
@@ -15,6 +18,11 @@ MIN_CONFIDENCE = 0.70
 # At least this share of the letters must be Latin script for en/es to be considered at all
 # (lingua restricted to two languages would otherwise name one of them for Arabic or Hebrew).
 MIN_LATIN_SHARE = 0.5
+
+# A text with at least this many function words of one language and none of the other is that language
+# without asking lingua (function words: the stop-words of prompts/<lang>/lexicon.json that the other
+# language does not share). Anything else, mixed or thin, goes to lingua.
+CLEAR_FUNCTION_WORDS = 3
 
 _CODES = {Language.ENGLISH: "en", Language.SPANISH: "es"}
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -32,16 +40,46 @@ def _detector() -> LanguageDetector:
     )
 
 
-def detect_language(text: str, *, prior: str | None = None) -> str | None:
-    """Return "en", "es" or None; short or unclear texts take the prior when it is en/es."""
+@cache
+def _function_words() -> tuple[frozenset[str], frozenset[str]]:
+    english, spanish = lexicon("en").stopwords, lexicon("es").stopwords
+    return english - spanish, spanish - english
+
+
+def _by_function_words(tokens: list[str]) -> str | None:
+    english, spanish = _function_words()
+    en = sum(token in english for token in tokens)
+    es = sum(token in spanish for token in tokens)
+    if en >= CLEAR_FUNCTION_WORDS and not es:
+        return "en"
+    if es >= CLEAR_FUNCTION_WORDS and not en:
+        return "es"
+    return None
+
+
+def detect_language(text: str, *, prior: str | None = None, tokens: list[str] | None = None) -> str | None:
+    """Return "en", "es" or None; short or unclear texts take the prior when it is en/es.
+
+    `tokens` are `words(text)` when the caller has them already.
+    """
     fallback = prior if prior in SUPPORTED else None
-    letters = len(_LETTER.findall(text))
-    if not letters:
-        return None
-    if len(_LATIN.findall(text)) < MIN_LATIN_SHARE * letters:
-        return None
-    if len(_WORD.findall(text)) < MIN_WORDS:
+    if text.isascii():  # every letter is Latin
+        if not any(ch.isalpha() for ch in text):
+            return None
+    else:
+        letters = len(_LETTER.findall(text))
+        if not letters:
+            return None
+        if len(_LATIN.findall(text)) < MIN_LATIN_SHARE * letters:
+            return None
+    if tokens is None:
+        tokens = words(text)
+    # Counting all-letter tokens settles most texts; the regex counts letter runs inside the others too.
+    if sum(len(t) > 1 and t.isalpha() for t in tokens) < MIN_WORDS and len(_WORD.findall(text)) < MIN_WORDS:
         return fallback
+    clear = _by_function_words(tokens)
+    if clear is not None:
+        return clear
     # Confidence over the whole text: a mixed text goes to the language most of it is written in.
     best = _detector().compute_language_confidence_values(text)[0]
     if best.value < MIN_CONFIDENCE:

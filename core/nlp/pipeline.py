@@ -59,8 +59,8 @@ def analyze(
     """Validate, redact and analyse a resident's text; raise a DomainError when it is unusable."""
     check_feeling(feeling)
     text, flags = redact(validate(text, max_chars=max_chars), region=region)
-    language = detect_language(text, prior=prior_language)
     tokens = words(text)
+    language = detect_language(text, prior=prior_language, tokens=tokens)
     polarity: float | None = None
     subjectivity: float | None = None
     if language == "en":
