@@ -259,6 +259,34 @@ def test_category_suggestion(text: str, language: str | None, expected: Category
     assert suggest_category(text, language=language) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # Inflections of listed keywords count: "activist" (listed: "activists"), "barrendero" ("barrenderos").
+        ("One activist was followed home", "en", Category.SURVEILLANCE),
+        ("Both my grandmothers gave up on it", "en", Category.ACCESSIBILITY),
+        ("Extraño al barrendero de mi cuadra", "es", Category.JOBS),
+        # A device name alone decides nothing: a camera that costs too much is about cost.
+        ("That camera cost two million dollars", "en", Category.COST),
+        # Derived words do not borrow a keyword's meaning ("market" is not "marketing").
+        ("Love the new counter on Market Street", "en", Category.USEFULNESS),
+    ],
+)
+def test_category_keywords_match_inflections_not_derivations(text: str, language: str, expected: Category) -> None:
+    assert suggest_category(text, language=language) == expected
+
+
+def test_category_stemming_needs_no_nltk_data_and_leaves_short_and_listed_words() -> None:
+    from core.nlp.categories import _matcher
+
+    _, canonical = _matcher("es")
+    assert canonical["cama"] == "cama"  # too short to stem: "cama" (bed) is not "cámara"
+    assert canonical.tokens(["sindicatos", "ruidosos"]) == ["sindicatos", "ruidosos"]
+    _, canonical = _matcher("en")
+    assert canonical["activist"] == "activists"
+    assert canonical["the"] == "the"
+
+
 def test_insults_and_swearing_are_flagged() -> None:
     assert is_abusive("you idiots never listen", language="en")
     assert is_abusive("what a load of bullshit", language="en")

@@ -140,6 +140,8 @@ def label_tokens(
 def score_text(text: str, tokens: list[str], *, language: str, polarity: float | None, t: LabelThresholds) -> float:
     """Score the text alone (no feeling): negative below zero, positive above."""
     lex = lexicon(language)
+    # Exact words only: the lexicon lists the inflections it means, and they differ in tone ("concern" -0.5,
+    # "concerning" -1.2; "object" but not "objects"; "stop" but not "stops"), unlike the category keywords.
     hits = lex.terms.hits(tokens)
     covered = {i for h in hits for i in range(h.start, h.end)}
     negations = [i for i, tok in enumerate(tokens) if tok in lex.negators and i not in covered]
