@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -47,12 +47,13 @@ def new_reference() -> str:
 REFERENCE_DRAWS = 20
 
 
+_RECENT = (select(func.count()).select_from(Concern)  # built once: every step of the concern flow asks
+           .where(Concern.resident_id == bindparam("resident_id"), Concern.created_at >= bindparam("since")))
+
+
 def _check_rate(session: Session, resident: Resident, policy: IntakePolicy, now: datetime) -> None:
     since = now - timedelta(hours=1)
-    recent = session.scalar(
-        select(func.count()).select_from(Concern)
-        .where(Concern.resident_id == resident.id, Concern.created_at >= since)
-    ) or 0
+    recent = session.scalar(_RECENT, {"resident_id": resident.id, "since": since}) or 0
     if recent >= policy.concerns_per_hour:
         raise RateLimited(f"at most {policy.concerns_per_hour} concerns per hour", limit=policy.concerns_per_hour)
 

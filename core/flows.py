@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, delete
+from sqlalchemy import CursorResult, bindparam, delete
 from sqlalchemy.orm import Session
 
 from core.models import FlowState, Resident
@@ -42,10 +42,12 @@ def put(session: Session, *, resident: Resident, flow: str, step: str, data: dic
     return state
 
 
+_CLEAR = delete(FlowState).where(FlowState.resident_id == bindparam("resident_id"))  # built once: a hot path
+
+
 def clear(session: Session, *, resident: Resident) -> bool:
     """End the resident's flow; return whether there was one."""
-    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        delete(FlowState).where(FlowState.resident_id == resident.id))
+    result: CursorResult[Any] = session.execute(_CLEAR, {"resident_id": resident.id})  # type: ignore[assignment]
     return bool(result.rowcount)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,8 +49,15 @@ def unfollow(session: Session, *, resident: Resident, deployment: Deployment | N
     return bool(session.execute(query).rowcount)  # type: ignore[attr-defined]
 
 
+_FOLLOWS_DEPLOYMENT = (select(Follow.id).where(Follow.resident_id == bindparam("resident_id"),
+                                               Follow.deployment_id == bindparam("deployment_id")).limit(1))
+
+
 def is_following(session: Session, *, resident: Resident, deployment: Deployment | None = None,
                  district: District | None = None) -> bool:
+    if deployment is not None and district is None:  # every card asks this
+        return session.scalar(_FOLLOWS_DEPLOYMENT, {"resident_id": resident.id, "deployment_id": deployment.id}
+                              ) is not None
     query = select(Follow.id).where(Follow.resident_id == resident.id)
     if deployment is not None:
         query = query.where(Follow.deployment_id == deployment.id)

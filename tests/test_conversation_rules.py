@@ -83,3 +83,33 @@ def test_flows_expire_after_24_hours_and_update_ids_after_48(db: Database) -> No
         assert updates.claim(session, bot_id=2, update_id=7, now=now)  # scoped to the bot
         assert updates.prune(session, now=now + timedelta(hours=47)) == 0
         assert updates.prune(session, now=now + timedelta(hours=49)) == 2
+
+
+def test_a_changed_record_shows_its_new_card_at_once(db: Database) -> None:
+    from zoneinfo import ZoneInfo
+
+    from core import conversation
+    from core.conversation import Env, Event
+
+    env = Env(secret=b"k" * 32, policy=concerns.IntakePolicy(zone=ZoneInfo("UTC")), user_id=7, chat_id=7,
+              now=utcnow(), language_code="en")
+
+    def card() -> str:
+        with db.transaction() as session:
+            replies = conversation.handle(session, env=env, event=Event("text", text="aq-017"))
+        return replies[0].text
+
+    with db.transaction() as session:
+        builders.deployment(session)
+    first = card()
+    assert "Environment Office" in first and card() == first  # the same record: the same card
+    with db.transaction() as session:
+        builders.deployment(session, accountable_org="Public Works & Parks", retention_days=30)
+    changed = card()
+    assert "Public Works &amp; Parks" in changed and "Environment Office" not in changed
+    assert "30" in changed and changed != first
+    with db.transaction() as session:
+        builders.deployment(session, accountable_org=None, retention_days=30)
+    unpublished = card()
+    assert "Public Works" not in unpublished and "Environment Office" not in unpublished
+    assert unpublished.count("the city has not published this") == changed.count("the city has not published this") + 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import flows, residents
@@ -166,12 +166,15 @@ class Turn:
         return self.resident.consent_at is not None
 
 
+# Statements on every update's path are built once (building one costs about as much as running it).
+_RESIDENT_AND_FLOW = (select(Resident, FlowState).outerjoin(FlowState, FlowState.resident_id == Resident.id)
+                      .where(Resident.pseudonym == bindparam("pseudonym")))
+
+
 def resident_for(session: Session, env: Env) -> tuple[Resident, FlowState | None]:
     """The resident behind the update and their flow, in one query; the chat id is kept only after consent."""
     language = env.language_code[:2].lower() if env.language_code else None
-    row = session.execute(
-        select(Resident, FlowState).outerjoin(FlowState, FlowState.resident_id == Resident.id)
-        .where(Resident.pseudonym == residents.pseudonym(env.secret, env.user_id))).first()
+    row = session.execute(_RESIDENT_AND_FLOW, {"pseudonym": residents.pseudonym(env.secret, env.user_id)}).first()
     if row is None:
         resident = residents.get_or_create(session, secret=env.secret, telegram_user_id=env.user_id,
                                            language=language if language in residents.LANGUAGES else None)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import concerns, follows
-from core.conversation.base import Button, Safe, Turn, cut
+from core.conversation.base import Button, Safe, Turn, cut, tr
 from core.deployments import SearchFilters, nearby, normalize_code, rank_by_words, search
 from core.errors import DomainError
 from core.models import ConcernKind, Deployment, District
@@ -24,61 +25,79 @@ SEARCH_LIMIT = 8
 DESCRIPTION_CHARS = 1200  # the card's other fields are bounded by the register; a long description is cut
 
 
+_BY_CODE = select(Deployment).where(Deployment.code == bindparam("code"))  # built once: on most updates' path
+
+
 def deployment_by_code(session: Session, raw: str) -> Deployment | None:
     code = normalize_code(raw.strip())
     if code is None:
         return None
-    return session.scalar(select(Deployment).where(Deployment.code == code))
+    return session.scalar(_BY_CODE, {"code": code})
 
 
-def _labels(turn: Turn, field: str, ids: list[str] | None) -> str | None:
+def _labels(lang: str, field: str, ids: tuple[str, ...] | None) -> str | None:
     if not ids:
         return None
     vocab = vocabularies()
-    return ", ".join(vocab.label(field, i, turn.lang) for i in ids)
+    return ", ".join(vocab.label(field, i, lang) for i in ids)
 
 
-def _value(turn: Turn, value: Any) -> Any:
-    return turn.t("not-published") if value is None or value == "" else value
+def _value(lang: str, value: Any) -> Any:
+    return tr(lang, "not-published") if value is None or value == "" else value
+
+
+# The card is a function of these fields of the record and the language alone; it is rendered once for each
+# combination of their values (a changed record is a new key, so nothing stale is ever shown).
+CARD_FIELDS = ("technology", "description", "purposes", "accountable_org", "accountable_contact", "data_types",
+               "personal_data", "processing", "access", "storage", "retention_days", "status", "pilot_start",
+               "pilot_end", "info_url", "privacy_url")
+CARD_CACHE = 2048
 
 
 def card_lines(turn: Turn, d: Deployment) -> dict[str, Safe]:
     """Every line of the card, keyed by the field it answers (questions pick from these)."""
+    values = tuple(tuple(v) if isinstance(v, list) else v for v in (getattr(d, f) for f in CARD_FIELDS))
+    return dict(_card_lines(turn.lang, values))
+
+
+@lru_cache(maxsize=CARD_CACHE)
+def _card_lines(lang: str, values: tuple[Any, ...]) -> tuple[tuple[str, Safe], ...]:
+    d = SimpleNamespace(**dict(zip(CARD_FIELDS, values, strict=True)))
     vocab = vocabularies()
 
     def line(label_key: str, value: Any) -> Safe:
-        return turn.t("card-line", label=turn.t(label_key), value=_value(turn, value))
+        return tr(lang, "card-line", label=tr(lang, label_key), value=_value(lang, value))
 
     if d.retention_days is None:
         retention: Any = None
     elif d.retention_days == 0:
-        retention = turn.t("retention-none")
+        retention = tr(lang, "retention-none")
     else:
-        retention = turn.t("retention-days", days=d.retention_days)
-    personal = None if d.personal_data is None else turn.t("personal-yes" if d.personal_data else "personal-no")
+        retention = tr(lang, "retention-days", days=d.retention_days)
+    personal = None if d.personal_data is None else tr(lang, "personal-yes" if d.personal_data else "personal-no")
     pilot = None
     if d.pilot_start or d.pilot_end:
-        pilot = turn.t("card-pilot-dates", start=_value(turn, d.pilot_start and d.pilot_start.isoformat()),
-                       end=_value(turn, d.pilot_end and d.pilot_end.isoformat()))
+        pilot = tr(lang, "card-pilot-dates", start=_value(lang, d.pilot_start and d.pilot_start.isoformat()),
+                   end=_value(lang, d.pilot_end and d.pilot_end.isoformat()))
     links = " ".join(u for u in (d.info_url, d.privacy_url) if u) or None
-    what = vocab.label("technology", d.technology, turn.lang)
+    what = vocab.label("technology", d.technology, lang)
     if d.description:
         what = f"{what}: {cut(d.description, DESCRIPTION_CHARS)}"
-    return {
-        "what": line("card-what", what),
-        "why": line("card-why", _labels(turn, "purpose", d.purposes)),
-        "who": line("card-who", d.accountable_org),
-        "contact": line("card-contact", d.accountable_contact),
-        "data": line("card-data", _labels(turn, "data_type", d.data_types)),
-        "personal": line("card-personal", personal),
-        "processing": line("card-processing", _labels(turn, "processing", d.processing)),
-        "access": line("card-access", _labels(turn, "access", d.access)),
-        "storage": line("card-storage", _labels(turn, "storage", d.storage)),
-        "retention": line("card-retention", retention),
-        "status": line("card-status", turn.t(f"status-{d.status}")),
-        "pilot": line("card-pilot", pilot),
-        "links": line("card-links", links),
-    }
+    return (
+        ("what", line("card-what", what)),
+        ("why", line("card-why", _labels(lang, "purpose", d.purposes))),
+        ("who", line("card-who", d.accountable_org)),
+        ("contact", line("card-contact", d.accountable_contact)),
+        ("data", line("card-data", _labels(lang, "data_type", d.data_types))),
+        ("personal", line("card-personal", personal)),
+        ("processing", line("card-processing", _labels(lang, "processing", d.processing))),
+        ("access", line("card-access", _labels(lang, "access", d.access))),
+        ("storage", line("card-storage", _labels(lang, "storage", d.storage))),
+        ("retention", line("card-retention", retention)),
+        ("status", line("card-status", tr(lang, f"status-{d.status}"))),
+        ("pilot", line("card-pilot", pilot)),
+        ("links", line("card-links", links)),
+    )
 
 
 def card_buttons(turn: Turn, d: Deployment) -> list[list[Button]]:
