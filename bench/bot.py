@@ -347,7 +347,11 @@ def measure(label: str, cmd: list[str], env: dict[str, str], work: Path, client:
         error_replies += sum(any(e in m for e in ERROR_TEXTS) for m in bot_texts)
         expired += sum(any(e in m for e in FLOW_EXPIRED) for m in bot_texts)
         unanswered += max(0, len(s.steps) - len(bot_texts))
-    log_errors = sum(" ERROR " in line for line in log.read_text(errors="replace").splitlines())
+    lines = log.read_text(errors="replace").splitlines()
+    log_errors = sum(" ERROR " in line for line in lines)
+    if log_errors:  # the log goes with the scratch folder: show the first error and its traceback
+        first = next(i for i, line in enumerate(lines) if " ERROR " in line)
+        print(f"-- {label}: first of {log_errors} ERROR lines in its log:", *lines[first:first + 30], sep="\n")
     return Run(label, len(order), t_last - t0, enqueue_s, first_reply, peak_kb / 1024, stats, replies,
                error_replies, expired, unanswered, log_errors)
 
