@@ -82,16 +82,26 @@ def submit(
     idempotency_key: str | None = None,
     source: str = "bot",
     analyzer: nlp.SentimentAnalyzer | None = None,
+    analysis: nlp.Analysis | None = None,
     now: datetime | None = None,
 ) -> Concern:
-    """Record a concern with its redacted text and analysis; the same idempotency key stores it once."""
+    """Record a concern with its redacted text and analysis; the same idempotency key stores it once.
+
+    `analysis`: the text's analysis made earlier (the bot's flow analyses the text when it arrives, and the
+    resident gives a feeling later); `text` is then its redacted text, and only the label is made again.
+    """
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise Invalid(f"idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
     if (lat is None) != (lon is None) or (lat is not None and lon is not None and not valid_point(lat, lon)):
         raise Invalid("a location needs both lat (-90..90) and lon (-180..180)")
     # Analysis first: it touches no table, so on SQLite the write lock is taken only for the statements below.
-    analysis = nlp.analyze(text, prior_language=resident.language if resident else None, feeling=feeling,
-                           region=policy.phone_region, analyzer=analyzer)
+    if analysis is None:
+        analysis = nlp.analyze(text, prior_language=resident.language if resident else None, feeling=feeling,
+                               region=policy.phone_region, analyzer=analyzer)
+    elif analysis.text != text:
+        raise ValueError("the analysis given is not of this text")
+    else:
+        analysis = nlp.with_feeling(analysis, feeling)
     if idempotency_key is not None:
         existing = session.scalar(select(Concern).where(Concern.idempotency_key == idempotency_key))
         if existing is not None:

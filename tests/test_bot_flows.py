@@ -183,6 +183,19 @@ def test_personal_data_is_redacted_before_it_is_kept(bot: BotRunner, phone: Emul
     assert "555" not in json.dumps(state.data)
 
 
+def test_a_filed_concern_keeps_what_redaction_found(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 129)
+    category = _report_from_card(chat, "Call me on +1 514 555 0199 or mail jo@example.org, the camera films my door")[0]
+    feeling = chat.press(category, data=buttons(category)[0][1])[0]
+    confirm = chat.press(feeling, data="e:1")[0]
+    chat.press(confirm, "Send")
+    with city.reading() as session:
+        concern = session.scalars(select(Concern)).one()
+    assert "[phone]" in concern.text and "[email]" in concern.text and "555" not in concern.text
+    assert {"phone", "email"} <= set(concern.flags)  # not lost by analysing the redacted draft again
+    assert concern.feeling == 1 and concern.label == "negative"
+
+
 def test_cancel_leaves_the_flow_at_any_step(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
     chat = consented(phone, 124)
     _report_from_card(chat, "The camera points at the playground")

@@ -158,3 +158,20 @@ def test_references_use_only_the_readable_alphabet() -> None:
     assert len(drawn) > 1990
     assert all(r.startswith("C-") and len(r) == 7 and set(r[2:]) <= set(concerns.REFERENCE_ALPHABET) for r in drawn)
     assert set("".join(r[2:] for r in drawn)) == set(concerns.REFERENCE_ALPHABET)
+
+
+def test_an_earlier_analysis_is_relabelled_with_the_feeling_given_later(db: Database) -> None:
+    from core import nlp
+
+    raw = "Thanks for the new bike counter on Canal Path, mail me at jo@example.org"
+    early = nlp.analyze(raw)
+    assert early.flags == ["email"]
+    for feeling in (None, 1, 3, 5):
+        again = nlp.analyze(raw, feeling=feeling)
+        assert nlp.with_feeling(early, feeling) == again
+    with db.transaction() as s:
+        c = concerns.submit(s, text=early.text, analysis=early, feeling=1, policy=builders.POLICY)
+        assert c.flags == ["email"] and c.text == early.text and c.feeling == 1
+        assert c.label == nlp.analyze(raw, feeling=1).label
+        with pytest.raises(ValueError, match="not of this text"):
+            concerns.submit(s, text="Another text entirely", analysis=early, policy=builders.POLICY)

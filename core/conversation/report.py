@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict, fields
 from typing import Any
 
 from core import concerns, nlp
@@ -98,7 +99,7 @@ def _take_text(turn: Turn, data: dict[str, Any], text: str) -> None:
         except DomainError:
             explain(turn, exc)
             return
-        data.update(long_text=head.text, long_category=head.category)
+        data.update(long_text=head.text, long_category=head.category, long_analysis=asdict(head))
         turn.set_flow("report", "text", data)
         turn.say("report-too-long", buttons=[[turn.button("report-use-first", "tr", limit=limit)],
                                              [turn.button("button-cancel", "x")]],
@@ -107,9 +108,11 @@ def _take_text(turn: Turn, data: dict[str, Any], text: str) -> None:
     except DomainError as exc:
         explain(turn, exc)
         return
-    data.update(text=analysis.text, suggested=analysis.category)
-    data.pop("long_text", None)
-    data.pop("long_category", None)
+    # The analysis goes with the draft: submit then only relabels it with the feeling, and keeps what
+    # redaction found (analysing the redacted text again would find no e-mail or phone to flag).
+    data.update(text=analysis.text, suggested=analysis.category, analysis=asdict(analysis))
+    for key in ("long_text", "long_category", "long_analysis"):
+        data.pop(key, None)
     _ask_category(turn, data)
 
 
@@ -118,7 +121,8 @@ def use_first_part(turn: Turn) -> None:
     if not turn.in_flow("report", "text") or "long_text" not in data:
         turn.say("flow-expired")
         return
-    data.update(text=data.pop("long_text"), suggested=data.pop("long_category"))
+    data.update(text=data.pop("long_text"), suggested=data.pop("long_category"),
+                analysis=data.pop("long_analysis", None))
     _ask_category(turn, data)
 
 
@@ -233,13 +237,25 @@ def send(turn: Turn) -> None:
     _store(turn, data, d)
 
 
+_ANALYSIS_FIELDS = {f.name for f in fields(nlp.Analysis)}
+
+
+def _draft_analysis(data: dict[str, Any]) -> nlp.Analysis | None:
+    # A draft begun before the analysis was kept in drafts (or of another shape) is analysed again at submit.
+    kept = data.get("analysis")
+    if not isinstance(kept, dict) or set(kept) != _ANALYSIS_FIELDS or kept.get("text") != data.get("text"):
+        return None
+    return nlp.Analysis(**kept)
+
+
 def _store(turn: Turn, data: dict[str, Any], d: Any) -> None:
     try:
         with turn.session.begin_nested():
             concern = concerns.submit(
                 turn.session, text=data["text"], policy=turn.env.policy, resident=turn.resident, deployment=d,
                 category=Category(data["category"]), feeling=data.get("feeling"), lat=data.get("lat"),
-                lon=data.get("lon"), idempotency_key=f"flow:{turn.resident.id}:{data['nonce']}", now=turn.env.now)
+                lon=data.get("lon"), idempotency_key=f"flow:{turn.resident.id}:{data['nonce']}", now=turn.env.now,
+                analysis=_draft_analysis(data))
     except DomainError as exc:
         explain(turn, exc)
         return

@@ -5,7 +5,7 @@ from core.nlp.categories import suggest_category
 from core.nlp.keyphrases import key_phrases
 from core.nlp.language import detect_language
 from core.nlp.lexicon import LabelThresholds, label
-from core.nlp.pipeline import Analysis, analyze
+from core.nlp.pipeline import Analysis, analyze, with_feeling
 from core.nlp.redact import redact
 from core.nlp.sentiment import SentimentAnalyzer, TextBlobAnalyzer
 from core.nlp.text import MAX_CHARS, normalize, validate
@@ -25,4 +25,5 @@ __all__ = [
     "redact",
     "suggest_category",
     "validate",
+    "with_feeling",
 ]

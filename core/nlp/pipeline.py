@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from core.nlp.abuse import abusive_tokens
@@ -80,3 +80,16 @@ def analyze(
         key_phrases=key_phrases(text, language=language),
         flags=flags,
     )
+
+
+def with_feeling(analysis: Analysis, feeling: int | None) -> Analysis:
+    """The same analysis labelled with the resident's feeling (given after the text, e.g. in the bot's flow).
+
+    Equal to analysing the text again with `feeling`, without doing the rest of the work again.
+    """
+    check_feeling(feeling)
+    if analysis.language is None:
+        return analysis
+    label = label_tokens(analysis.text, words(analysis.text), language=analysis.language,
+                         polarity=analysis.polarity, feeling=feeling)
+    return replace(analysis, label=label)
