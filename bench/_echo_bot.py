@@ -1,8 +1,9 @@
 """The floor for bench/bot.py: the same PTB Application as bot/app.py with one handler that sends a fixed text.
 
 Built like `bot.app.build_application` (same token, base_url, PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES),
-ChatRateLimiter from the same settings, connection pool of 32) and long polling like `bot.runner.run` (timeout 25 s,
-every update type); no database, no NLP, no conversation. Messages and button presses alike get one sendMessage.
+ChatRateLimiter from the same settings, the same connection pool size and pool timeout) and long polling like
+`bot.runner.run` (timeout 25 s, every update type); no database, no NLP, no conversation. Messages and button presses
+alike get one sendMessage.
 
     CIVICPULSE_SECRET_KEY=... .venv/bin/python bench/_echo_bot.py http://127.0.0.1:8081/bot
 """
@@ -19,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from telegram import Update
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.app import EMULATOR_TOKEN, MAX_CONCURRENT_UPDATES, PerChatUpdateProcessor
+from bot.app import CONNECTIONS, EMULATOR_TOKEN, MAX_CONCURRENT_UPDATES, POOL_TIMEOUT_S, PerChatUpdateProcessor
 from bot.ratelimit import ChatRateLimiter
 from bot.runner import POLL_TIMEOUT_SECONDS
 from core.settings import get_settings
@@ -41,7 +42,8 @@ def main() -> None:
                         .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
                         .rate_limiter(ChatRateLimiter(per_chat_rate=settings.bot_per_chat_rate,
                                                       retry_scale=settings.pacing_scale))
-                        .connection_pool_size(32)
+                        .connection_pool_size(CONNECTIONS)
+                        .pool_timeout(POOL_TIMEOUT_S)
                         .base_url(base_url)
                         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
                         .build())
