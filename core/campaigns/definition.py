@@ -267,44 +267,50 @@ def list_for(session: Session, *, owner: str | None, status: CampaignStatus | No
     return newest_first(session, query, Campaign.id, limit=limit, cursor=cursor)
 
 
+# Each move: the status it needs, the timestamp it sets, and what the refusal says.
+_MOVES = {
+    CampaignStatus.OPEN: (CampaignStatus.DRAFT, "opened_at", "only a draft can be opened"),
+    CampaignStatus.CLOSED: (CampaignStatus.OPEN, "closed_at", "only an open campaign can be closed"),
+    CampaignStatus.ARCHIVED: (CampaignStatus.CLOSED, "archived_at", "only a closed campaign can be archived"),
+}
+
+
+def _check_move(campaign: Campaign, to: CampaignStatus) -> None:
+    needed, _, refusal = _MOVES[to]
+    if campaign.status != needed:
+        raise InvalidTransition(f"{refusal}; this campaign is {campaign.status}")
+
+
+def _move(session: Session, campaign: Campaign, to: CampaignStatus, now: datetime) -> Campaign:
+    _check_move(campaign, to)
+    campaign.status = to.value
+    setattr(campaign, _MOVES[to][1], now)
+    campaign.updated_at = now
+    session.flush()
+    return campaign
+
+
 def open_campaign(session: Session, *, campaign: Campaign, now: datetime) -> Campaign:
     """Open a draft now; invitations are written by the campaign-lifecycle job (the owner of campaign notices).
 
     Answers given while it was a draft came through the preview link (organizers trying it): they are dropped,
     so results count only residents' answers.
     """
-    if campaign.status != CampaignStatus.DRAFT:
-        raise InvalidTransition(f"only a draft can be opened; this campaign is {campaign.status}")
+    _check_move(campaign, CampaignStatus.OPEN)
     if campaign.closes_at is not None and campaign.closes_at <= now:
         raise InvalidTransition("closes_at has passed; move it later before opening")
     session.execute(delete(CampaignResponse).where(CampaignResponse.campaign_id == campaign.id))
-    campaign.status = CampaignStatus.OPEN.value
-    campaign.opened_at = now
-    campaign.updated_at = now
-    session.flush()
-    return campaign
+    return _move(session, campaign, CampaignStatus.OPEN, now)
 
 
 def close_campaign(session: Session, *, campaign: Campaign, now: datetime) -> Campaign:
     """Close an open campaign now: no more answers; participants hear the results (if public) from the job."""
-    if campaign.status != CampaignStatus.OPEN:
-        raise InvalidTransition(f"only an open campaign can be closed; this campaign is {campaign.status}")
-    campaign.status = CampaignStatus.CLOSED.value
-    campaign.closed_at = now
-    campaign.updated_at = now
-    session.flush()
-    return campaign
+    return _move(session, campaign, CampaignStatus.CLOSED, now)
 
 
 def archive_campaign(session: Session, *, campaign: Campaign, now: datetime) -> Campaign:
     """Archive a closed campaign (its results stay readable)."""
-    if campaign.status != CampaignStatus.CLOSED:
-        raise InvalidTransition(f"only a closed campaign can be archived; this campaign is {campaign.status}")
-    campaign.status = CampaignStatus.ARCHIVED.value
-    campaign.archived_at = now
-    campaign.updated_at = now
-    session.flush()
-    return campaign
+    return _move(session, campaign, CampaignStatus.ARCHIVED, now)
 
 
 def is_accepting(campaign: Campaign, now: datetime) -> bool:
