@@ -52,7 +52,10 @@ MAX_CONCURRENT_UPDATES = 64
 # and the Bot API is one host.
 CONNECTIONS = 4
 POOL_TIMEOUT_S = 20.0  # with few connections, a burst of replies waits for one instead of failing after 1 s
-DATABASE_THREADS = 8
+# PostgreSQL transactions run on this many threads. They share the GIL with the event loop, so more threads only
+# contend (bench/bot.py on a local server: 2 threads 173 updates/s, 4 157/s, 8 137-153/s); a distant server,
+# where each statement waits longer on the network, may want more.
+DATABASE_THREADS = 2
 
 
 @dataclass
