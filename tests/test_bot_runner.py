@@ -78,20 +78,15 @@ class HostedBot:
 
 
 @pytest.fixture
-def emulator() -> Iterator[EmulatorServer]:
+def emulator_server() -> Iterator[EmulatorServer]:
+    """A fresh emulator for each test here (conftest's `phone` uses it): these tests set webhooks on it."""
     with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000)) as running:
         yield running
 
 
-@pytest.fixture
-def phone(emulator: EmulatorServer) -> Iterator[EmulatorClient]:
-    with EmulatorClient(emulator.base_url) as client:
-        yield client
-
-
 def test_a_staff_reply_reaches_the_resident_through_the_hosted_bot(
-        city: Database, bot_settings: Settings, emulator: EmulatorServer, phone: EmulatorClient) -> None:
-    with HostedBot(bot_settings, city, emulator.bot_api_url):
+        city: Database, bot_settings: Settings, emulator_server: EmulatorServer, phone: EmulatorClient) -> None:
+    with HostedBot(bot_settings, city, emulator_server.bot_api_url):
         chat = consented(phone, 301, "es")
         with city.transaction() as session:
             resident = session.scalars(select(Resident)).one()
@@ -105,12 +100,12 @@ def test_a_staff_reply_reaches_the_resident_through_the_hosted_bot(
     assert delivered and reference in delivered[0]["plain"] and "Hemos movido la cámara." in delivered[0]["plain"]
 
 
-def test_webhook_mode_end_to_end(city: Database, bot_settings: Settings, emulator: EmulatorServer,
+def test_webhook_mode_end_to_end(city: Database, bot_settings: Settings, emulator_server: EmulatorServer,
                                  phone: EmulatorClient) -> None:
     port = free_port()
     settings = bot_settings.model_copy(update={
         "webhook_url": f"http://127.0.0.1:{port}/telegram/webhook", "webhook_secret": SecretStr(SECRET)})
-    with HostedBot(settings, city, emulator.bot_api_url, host="127.0.0.1", port=port):
+    with HostedBot(settings, city, emulator_server.bot_api_url, host="127.0.0.1", port=port):
         assert phone.stats()["webhook"]["has_secret"] is True
         card = Chat(phone, 302).say("AQ-017")
         assert "Air quality sensor" in plain(card)
@@ -138,7 +133,7 @@ def _update(update_id: int, user_id: int, text: str | None = None, data: str | N
 
 
 def test_two_webhook_workers_share_one_conversation(city: Database, bot_settings: Settings,
-                                                    emulator: EmulatorServer, phone: EmulatorClient) -> None:
+                                                    emulator_server: EmulatorServer, phone: EmulatorClient) -> None:
     """Each step of a concern goes to a different worker; the flow state in the database carries it through."""
     user = 303
     phone.say(user, "hello")  # the chat becomes known to the emulator
@@ -148,8 +143,8 @@ def test_two_webhook_workers_share_one_conversation(city: Database, bot_settings
     steps = [("text", "/start"), ("data", "y:"), ("text", "CAM-004"), ("data", "r:CAM-004"),
              ("text", "The camera films the playground all day"), ("data", "k:surveillance"), ("data", "e:2"),
              ("data", "ok")]
-    with HostedBot(workers[0], city, emulator.bot_api_url, host="127.0.0.1", port=ports[0]), \
-            HostedBot(workers[1], city, emulator.bot_api_url, host="127.0.0.1", port=ports[1]):
+    with HostedBot(workers[0], city, emulator_server.bot_api_url, host="127.0.0.1", port=ports[0]), \
+            HostedBot(workers[1], city, emulator_server.bot_api_url, host="127.0.0.1", port=ports[1]):
         for i, (kind, value) in enumerate(steps):
             update = _update(10_000 + i, user, **({"text": value} if kind == "text" else {"data": value}))
             response = httpx.post(f"http://127.0.0.1:{ports[i % 2]}/telegram/webhook", json=update,
@@ -167,8 +162,8 @@ def test_two_webhook_workers_share_one_conversation(city: Database, bot_settings
 
 
 @pytest.fixture
-def bot(city: Database, bot_settings: Settings, emulator: EmulatorServer) -> Iterator[BotRunner]:
-    with BotRunner(bot_settings, city, emulator.bot_api_url) as running:
+def bot(city: Database, bot_settings: Settings, emulator_server: EmulatorServer) -> Iterator[BotRunner]:
+    with BotRunner(bot_settings, city, emulator_server.bot_api_url) as running:
         yield running
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from telegram import Bot
 
 from api.app import create_app
-from bot.emulator import Emulator, EmulatorServer
+from bot.emulator import EmulatorServer
 from bot.emulator_client import EmulatorClient, buttons
 from bot.sender import OutboxSender, SendReport
 from core import apikeys, outbox
@@ -27,15 +27,9 @@ HOSTILE = 'We moved it <script>alert("x")</script> & re-aimed the lens.'
 
 
 @pytest.fixture
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000)) as running:
-        yield running
-
-
-@pytest.fixture
-def phone(server: EmulatorServer) -> Iterator[EmulatorClient]:
-    with EmulatorClient(server.base_url) as client:
-        yield client
+def server(emulator_server: EmulatorServer, phone: EmulatorClient) -> EmulatorServer:
+    """The module's emulator, reset for this test (conftest's `phone` resets it)."""
+    return emulator_server
 
 
 @pytest.fixture
