@@ -180,7 +180,8 @@ def test_personal_data_is_redacted_before_it_is_kept(bot: BotRunner, phone: Emul
     with city.reading() as session:
         state = session.scalars(select(FlowState)).one()
     assert "[phone]" in state.data["text"] and "[email]" in state.data["text"] and "CAM-004" in state.data["text"]
-    assert "555" not in json.dumps(state.data)
+    kept = json.dumps(state.data)  # the draft's random nonce is hex, so look for the whole number, not digits
+    assert "514 555 0199" not in kept and "5145550199" not in kept and "jo@example.org" not in kept
 
 
 def test_a_filed_concern_keeps_what_redaction_found(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
