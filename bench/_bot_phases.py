@@ -2,13 +2,14 @@
 
 Runs the CLI's `bot` verb unchanged after wrapping (in this process only, nothing on disk changes):
   * on_private — one update, from the handler's start to its last reply;
-  * BotContext.run — the wait for a worker thread (asyncio.to_thread's pool) and the transaction on it;
+  * BotContext.run — the wait for a database thread (the bot's own executor) and the transaction on it;
   * Services.handle — the whole transaction on the worker thread (wall and the thread's own CPU time);
   * core.conversation.handle — the conversation inside it; core.nlp.analyze — the NLP;
   * SQL — every cursor execute (SQLite's "BEGIN IMMEDIATE", where lock waits show, apart) and the DBAPI commit;
   * CallbackQuery.answer, send_replies, and inside ChatRateLimiter the HTTP call apart from the limiter's wait;
   * CPU time of the event-loop thread and of the other threads (from /proc), and the process's.
-At exit (SIGTERM) the totals go as JSON to the file named by CIVICPULSE_BENCH_PHASES.
+At exit (SIGTERM) the totals go as JSON to the file named by CIVICPULSE_BENCH_PHASES; with
+CIVICPULSE_BENCH_PSTATS set, a cProfile of Services.handle (the database thread's work) goes to that file.
 
     CIVICPULSE_BENCH_PHASES=phases.json .venv/bin/python bench/_bot_phases.py   # then SIGTERM
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import cProfile
 import json
 import os
 import sys
@@ -82,10 +84,26 @@ async def _run(self: app.BotContext, env: Any, ev: Any) -> Any:
     called = time.perf_counter()
 
     def job() -> Any:
-        _add("worker-thread wait (to_thread pool)", time.perf_counter() - called)
+        _add("worker-thread wait (the bot's database threads)", time.perf_counter() - called)
         return self.services.handle(env, ev)
 
-    return await asyncio.to_thread(job)
+    # The bot's own executor (one thread on SQLite), as BotContext.run uses it.
+    return await asyncio.get_running_loop().run_in_executor(self.services.executor, job)
+
+
+# Thread CPU time, not wall: a C call that releases the GIL would otherwise count the wait to take it back.
+PROFILE = cProfile.Profile(time.thread_time)
+
+
+def _profiled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Profile fn's calls (cProfile follows the calling thread: here the database thread)."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        PROFILE.enable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            PROFILE.disable()
+    return wrapper
 
 
 _process_request = ChatRateLimiter.process_request
@@ -131,6 +149,8 @@ def _dump() -> None:
     out = os.environ.get("CIVICPULSE_BENCH_PHASES")
     if not out:
         return
+    if os.environ.get("CIVICPULSE_BENCH_PSTATS"):
+        PROFILE.dump_stats(os.environ["CIVICPULSE_BENCH_PSTATS"])
     process, main = _cpu()
     start = STARTED or [time.perf_counter(), 0.0, 0.0]
     # CPU from the first update to the exit (start-up left out); worker threads are gone by now, so "other" is
@@ -146,8 +166,9 @@ def _dump() -> None:
 def install() -> None:
     app.on_private = _async("on_private (one update, handler start to last reply)", app.on_private)
     app.BotContext.run = _async("BotContext.run (thread wait + transaction)", _run)  # type: ignore[method-assign]
+    handle = _profiled(app.Services.handle) if os.environ.get("CIVICPULSE_BENCH_PSTATS") else app.Services.handle
     app.Services.handle = _sync("Services.handle (transaction on the worker thread)",  # type: ignore[method-assign]
-                                app.Services.handle)
+                                handle)
     core.conversation.handle = _sync("conversation.handle (inside the transaction)", core.conversation.handle)
     core.nlp.analyze = _sync("nlp.analyze (NLP)", core.nlp.analyze)
     DefaultDialect.do_commit = _sync("SQL: COMMIT", DefaultDialect.do_commit)  # type: ignore[method-assign]

@@ -17,8 +17,10 @@ peak RSS of the `civicpulse bot` process <= 300 MB.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import pstats
 import random
 import signal
 import socket
@@ -385,11 +387,13 @@ def profile_run(target: c.Target, env: dict[str, str], work: Path, client: Emula
             fresh = stack.enter_context(c.open_target(stack.enter_context(pg_scratch(target.url))))
         seed(fresh.url, env, work)
         out = work / "phases.json"
+        pstats_file = work / "handle.pstats"
         phase_env = {**env, "CIVICPULSE_DATABASE_URL": fresh.url, "CIVICPULSE_TELEGRAM_API_URL": api_url,
-                     "CIVICPULSE_BENCH_PHASES": str(out)}
+                     "CIVICPULSE_BENCH_PHASES": str(out), "CIVICPULSE_BENCH_PSTATS": str(pstats_file)}
         run = measure(f"bot-phases-{fresh.backend}", [sys.executable, str(ROOT / "bench" / "_bot_phases.py")],
                       phase_env, work, client, order, scripts)
         print_phases(run, json.loads(out.read_text()))
+        print_handle_profile(pstats_file)
 
 
 # --- the report ------------------------------------------------------------------------------------------------------
@@ -467,6 +471,19 @@ def print_phases(run: Run, data: dict[str, Any]) -> None:
     out.append("   (ms/update = total wall / updates; in flight = total wall / run seconds, the mean number of updates "
                "in that phase at once; phases nest and overlap)")
     print("\n".join(out), flush=True)
+
+
+def print_handle_profile(path: Path, top: int = 25) -> None:
+    """The database thread's work (Services.handle under cProfile): top functions by own time, and the project's
+    own functions by cumulative time, in the thread's CPU time."""
+    for order, restriction, what in (("tottime", "", "all functions by own time"),
+                                     ("cumulative", f"^{ROOT}/(core|bot)/", "the project's functions, cumulative")):
+        buffer = io.StringIO()
+        stats = pstats.Stats(str(path), stream=buffer)
+        stats.sort_stats(order).print_stats(*([restriction] if restriction else []), top)
+        print(f"-- Services.handle under cProfile (CPU of the database thread; profiling slows it): "
+              f"top {top}, {what}")
+        print(buffer.getvalue().split("\n", 4)[-1].rstrip(), flush=True)
 
 
 # --- main ------------------------------------------------------------------------------------------------------------
