@@ -5,7 +5,8 @@ Compared, in the same run and on the same texts, with its raw ingredients:
   * nlp.analyze alone (the whole text pipeline, no database);
   * a bare INSERT + COMMIT of a row of the same width (the rows intake just stored, copied with a new reference),
     one row per transaction, plain SQL through the same Database (same engine, BEGIN IMMEDIATE, WAL,
-    synchronous=NORMAL on SQLite).
+    synchronous=NORMAL on SQLite). Intake and the bare inserts alternate in rounds (--rounds), so a drift in the
+    machine's speed during the run weighs on both alike.
 When intake misses its targets (>= 1,000 concerns/s and >= 40 % of bare inserts/s) a cProfile of intake is printed.
 
     .venv/bin/python bench/intake.py [--quick] [--database-url URL] [--profile]
@@ -14,6 +15,7 @@ When intake misses its targets (>= 1,000 concerns/s and >= 40 % of bare inserts/
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -46,8 +48,7 @@ BREAKDOWN = (
     ("    abusive_tokens", "core/nlp/abuse.py", "abusive_tokens"),
     ("    suggest_from_tokens (category)", "core/nlp/categories.py", "suggest_from_tokens"),
     ("    key_phrases", "core/nlp/keyphrases.py", "key_phrases"),
-    ("  _unique_reference (SELECT per draw)", "core/concerns.py", "_unique_reference"),
-    ("  Session.flush (INSERT via the ORM)", "sqlalchemy/orm/session.py", "flush"),
+    ("  _insert (INSERT ... RETURNING, the instance)", "core/concerns.py", "_insert"),
     ("COMMIT (DBAPI commit: the WAL/log write)", "sqlalchemy/engine/default.py", "do_commit"),
 )
 
@@ -55,6 +56,7 @@ BREAKDOWN = (
 def main() -> None:
     p = c.parser(__doc__.splitlines()[0])
     p.add_argument("--concerns", type=int, default=3000, help="concerns submitted (and rows bare-inserted)")
+    p.add_argument("--rounds", type=int, default=10, help="intake and bare inserts alternate in this many rounds")
     p.add_argument("--profile", action="store_true", help="print the intake profile even when targets are met")
     p.add_argument("--profile-concerns", type=int, default=1000)
     args = p.parse_args()
@@ -87,35 +89,52 @@ def main() -> None:
             with db.transaction() as s:
                 concerns.submit(s, text=t, policy=policy)
 
-        rejected = 0
-        t0 = time.perf_counter()
-        for t in corpus:
-            try:
-                with db.transaction() as s:
-                    concerns.submit(s, text=t, policy=policy)
-            except DomainError:
-                rejected += 1
-        intake_s = time.perf_counter() - t0
-
-        # Bare: the same rows, re-inserted one per transaction with plain SQL through the same Database.
-        with db.reading() as s:
-            stored = [{k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in r._mapping.items()}
-                      for r in s.execute(text(f"SELECT {COPIED} FROM concern ORDER BY id DESC LIMIT :n"),
-                                         {"n": args.concerns})]  # psycopg hands JSON back parsed: re-encode it
         columns = [col.strip() for col in COPIED.split(",")]
         insert = text(f"INSERT INTO concern (reference, {COPIED}) VALUES (:reference, "
                       + ", ".join(f":{col}" for col in columns) + ")")
-        for i, row in enumerate(stored[:50]):  # warm-up
+        copy = text(f"SELECT {COPIED} FROM concern ORDER BY id DESC LIMIT :n")
+
+        def stored_rows(n: int) -> list[dict[str, object]]:
+            with db.reading() as s:  # psycopg hands JSON back parsed: re-encode it
+                return [{k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in r._mapping.items()}
+                        for r in s.execute(copy, {"n": n})]
+
+        for i, row in enumerate(stored_rows(50)):  # warm-up of the bare path
             with db.transaction() as s:
                 s.execute(insert, {**row, "reference": f"W-{i:06d}"})
-        t0 = time.perf_counter()
-        for i, row in enumerate(stored):
-            with db.transaction() as s:
-                s.execute(insert, {**row, "reference": f"B-{i:06d}"})
-        bare_s = time.perf_counter() - t0
+
+        # Intake and the bare insert alternate in rounds, each round's bare rows copied from the concerns that
+        # round stored: a machine whose speed drifts during the run slows both alike, so the ratio holds.
+        rejected = stored = 0
+        intake_s = bare_s = 0.0
+        round_shares: list[float] = []
+        size = -(-len(corpus) // args.rounds)
+        for start in range(0, len(corpus), size):
+            chunk = corpus[start:start + size]
+            took = 0
+            t0 = time.perf_counter()
+            for t in chunk:
+                try:
+                    with db.transaction() as s:
+                        concerns.submit(s, text=t, policy=policy)
+                    took += 1
+                except DomainError:
+                    rejected += 1
+            round_intake = time.perf_counter() - t0
+            rows_back = stored_rows(took)
+            t0 = time.perf_counter()
+            for row in rows_back:
+                with db.transaction() as s:
+                    s.execute(insert, {**row, "reference": f"B-{stored:06d}"})
+                stored += 1
+            round_bare = time.perf_counter() - t0
+            intake_s += round_intake
+            bare_s += round_bare
+            if took:
+                round_shares.append((took / round_intake) / (len(rows_back) / round_bare))
 
         intake_rate = (len(corpus) - rejected) / intake_s
-        bare_rate = len(stored) / bare_s
+        bare_rate = stored / bare_s
         share = intake_rate / bare_rate
         missed = intake_rate < TARGET_PER_S or share < TARGET_SHARE
         if missed or args.profile:
@@ -141,13 +160,15 @@ def main() -> None:
         c.Row("nlp.analyze alone (no database)", analyze_rate, "texts/s", f"{analyze_rate / blob_rate:.2f}x TextBlob"),
         c.Row("bare INSERT + COMMIT, 1 row/txn", bare_rate, "rows/s", "1.00x (ingredient)"),
         c.Row("intake per concern", intake_s / len(corpus) * 1000, "ms",
-              f"analyze {analyze_s / len(corpus) * 1000:.2f} ms + bare row {bare_s / len(stored) * 1000:.2f} ms"),
+              f"analyze {analyze_s / len(corpus) * 1000:.2f} ms + bare row {bare_s / stored * 1000:.2f} ms"),
     ]
     notes = [
         f"{len(corpus):,} texts (20-300 chars, median {sorted(map(len, corpus))[len(corpus) // 2]}), "
         f"{_texts.template_count():,} templates; detected en={languages['en']} es={languages['es']} "
         f"none={languages[None]}; rejected by intake: {rejected}",
         "one process; each concern in its own db.transaction(); warm-ups not timed",
+        f"intake and bare inserts alternate in {len(round_shares)} rounds; intake / bare per round: "
+        f"min {min(round_shares):.0%}, median {statistics.median(round_shares):.0%}, max {max(round_shares):.0%}",
     ]
     c.print_report("intake", target, rows, notes)
     if profile_text:
