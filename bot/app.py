@@ -225,6 +225,8 @@ async def on_private(update: Update, context: BotContext) -> None:
     if event is None:
         return
     replies = await context.run(_env(update, services), event)
+    # From here on the message is saved. On an error below the id stays in the set: on_error, which PTB calls
+    # after this handler has returned, takes it out and tells the resident their message was saved.
     services.committed.add(update.update_id)
     try:
         await send_replies(update, context, replies)
@@ -234,8 +236,7 @@ async def on_private(update: Update, context: BotContext) -> None:
         await asyncio.get_running_loop().run_in_executor(services.executor, services.blocked,
                                                          update.effective_user.id)
         logger.info("a resident blocked the bot; marked inactive")
-    finally:
-        services.committed.discard(update.update_id)
+    services.committed.discard(update.update_id)
 
 
 async def guard(update: Update, context: BotContext) -> None:
@@ -270,11 +271,12 @@ async def on_error(update: object, context: BotContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("error while handling update %s: %s", update_id, type(error).__name__,
                  exc_info=(type(error), error, error.__traceback__) if error else None)
+    saved = update_id in context.services.committed
+    context.services.committed.discard(update_id)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     if update.effective_chat.type != ChatType.PRIVATE:
         return
-    saved = update_id in context.services.committed
     user = update.effective_user
     language = user.language_code[:2] if user and user.language_code else None
     try:

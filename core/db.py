@@ -16,7 +16,11 @@ READONLY = "civicpulse_readonly"
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes."""
+    """Create an engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes.
+
+    Statement parameters are residents' words and pseudonyms: they stay out of error messages and logs.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.emulator import EmulatorServer
 from bot.emulator_client import EmulatorClient, buttons
@@ -289,6 +291,46 @@ def test_a_redelivered_update_is_handled_once(bot: BotRunner, phone: EmulatorCli
     phone.raw_update(update)
     assert chat.quiet(1.0) == []
     assert count(city, Concern) == 1
+
+
+def test_a_database_failure_says_nothing_was_saved_and_the_draft_survives(
+        bot: BotRunner, phone: EmulatorClient, city: Database, caplog: pytest.LogCaptureFixture) -> None:
+    chat = consented(phone, 9813377)
+    category = _report_from_card(chat, "The camera at the library films the reading room windows")[0]
+    feeling = chat.press(category, data="k:surveillance")[0]
+    confirm = chat.press(feeling, data="e:0")[0]
+
+    def fail(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CONCERN"):
+            raise sqlite3.OperationalError("disk I/O error")  # the database failing, as the outside world may
+
+    event.listen(city.engine, "before_cursor_execute", fail)
+    try:
+        with caplog.at_level(logging.ERROR):
+            told = chat.press(confirm, "Send")[0]["plain"]
+    finally:
+        event.remove(city.engine, "before_cursor_execute", fail)
+    assert "Nothing from your last message was saved" in told
+    assert count(city, Concern) == 0 and count(city, FlowState, FlowState.flow == "report") == 1
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "error while handling update" in logged and "reading room" not in logged
+    assert str(chat.user_id) not in logged
+    done = chat.press(confirm, "Send")[0]["plain"]  # the same button again, once the database is back
+    with city.reading() as session:
+        assert session.scalars(select(Concern)).one().reference in done
+
+
+def test_a_failure_after_the_commit_says_the_message_was_saved(bot: BotRunner, phone: EmulatorClient,
+                                                               city: Database) -> None:
+    chat = consented(phone, 132)
+    category = _report_from_card(chat, "The new sensor on the corner beeps every night at two")[0]
+    feeling = chat.press(category, data="k:noise")[0]
+    confirm = chat.press(feeling, data="e:0")[0]
+    phone.fault("sendMessage", error_code=400, description="Bad Request: message is malformed",
+                chat_id=chat.user_id, times=1)
+    told = chat.press(confirm, "Send")[0]["plain"]
+    assert "after your message was saved" in told and "/mine" in told
+    assert count(city, Concern) == 1 and count(city, FlowState, FlowState.flow == "report") == 0
 
 
 # ---- my concerns, follows, notifications --------------------------------------------------------------------
