@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from core.errors import Conflict, DomainError, InvalidTransition, NotFound, RateLimited, TooLong
+from core.logging_setup import log_unexpected
 
 log = logging.getLogger("civicpulse.api")
 
@@ -28,6 +29,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__,
-                  exc_info=exc)
+        log_unexpected(log, "unexpected error on %s %s: %s", exc, request.method, request.url.path)
         return JSONResponse({"detail": "internal error; nothing was changed"}, status_code=500)

@@ -20,7 +20,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -41,13 +41,15 @@ from core.concerns import IntakePolicy
 from core.conversation import Env, Event, Reply
 from core.db import Database
 from core.i18n import t
+from core.logging_setup import log_unexpected
 from core.models import utcnow
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 EMULATOR_TOKEN = "1000001:civicpulse-local-emulator"  # noqa: S105 - the emulator accepts any token
-MAX_CONCURRENT_UPDATES = 64
+MAX_CONCURRENT_UPDATES = 64  # updates being handled at once (each of a different chat)
+MAX_PENDING_UPDATES = 10_000  # updates accepted from Telegram and not yet handled, over all chats
 # httpcore checks every pooled connection on each request: a small pool is cheaper (measured: 4 beat 8 and 32),
 # and the Bot API is one host.
 CONNECTIONS = 4
@@ -109,23 +111,31 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; updates of one chat run in the order they came."""
+    """Updates of different chats run concurrently; updates of one chat run in the order they came.
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+    PTB takes its semaphore before do_process_update, so an update waiting for its own chat would hold a slot:
+    one chat that sends a hundred messages at once (a forward) would take every slot, and other residents would
+    wait behind its paced replies. PTB's semaphore is therefore only a generous cap on pending updates; the
+    limit on updates running at once is taken here, after the chat's turn has come.
+    """
+
+    def __init__(self, max_concurrent_updates: int, max_pending_updates: int = MAX_PENDING_UPDATES) -> None:
+        super().__init__(max_pending_updates)
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Any) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._running:
+                await coroutine
             return
         key = chat.id
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._running:
                 await coroutine
         finally:
             self._waiting[key] -= 1
@@ -222,6 +232,9 @@ async def on_private(update: Update, context: BotContext) -> None:
         except BadRequest as exc:
             # A redelivered or very old press: the spinner is gone anyway; handle the press all the same.
             logger.info("could not answer a button press: %s", exc.message)
+        except TelegramError as exc:
+            # A timeout or a server error on the acknowledgement only: the press itself still counts.
+            logger.warning("could not answer a button press: %s", type(exc).__name__)
     if event is None:
         return
     replies = await context.run(_env(update, services), event)
@@ -269,8 +282,8 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log an unexpected error without personal data and tell the resident whether their message was saved."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    logger.error("error while handling update %s: %s", update_id, type(error).__name__,
-                 exc_info=(type(error), error, error.__traceback__) if error else None)
+    if error is not None:
+        log_unexpected(logger, "error while handling update %s: %s", error, update_id)
     saved = update_id in context.services.committed
     context.services.committed.discard(update_id)
     if not isinstance(update, Update) or update.effective_chat is None:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +33,7 @@ from telegram.error import (
 from bot.ratelimit import retry_after_seconds
 from core import outbox
 from core.db import Database
-from core.logging_setup import TOKEN_IN_URL
+from core.logging_setup import TOKEN_IN_URL, log_unexpected
 from core.models import OutboxStatus, utcnow
 from core.settings import Settings
 
@@ -144,7 +143,7 @@ class OutboxSender:
                     report = await self.run_once()
                     busy = report.total > 0  # more may be due: go on without waiting
                 except Exception as exc:  # the sender must outlive a database or network outage
-                    _log_unexpected("outbox sender: %s in a delivery round; continuing", exc)
+                    log_unexpected(log, "outbox sender: %s in a delivery round; continuing", exc)
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), interval)
@@ -221,7 +220,7 @@ class OutboxSender:
         except TelegramError as exc:  # 5xx arrive as NetworkError; Conflict and other Telegram errors retry too
             return await self._retry(row, self._backoff(row), _reason(exc), type(exc).__name__)
         except Exception as exc:  # a bug or an unexpected library error: fail the row, keep the process alive
-            _log_unexpected(f"outbox {row.id} {row.kind}: %s while sending", exc)
+            log_unexpected(log, f"outbox {row.id} {row.kind}: %s while sending", exc)
             return await self._fail(row, f"unexpected error: {type(exc).__name__}")
         await self._db(outbox.mark_delivered, outbox_id=row.id, message_id=message.message_id, now=self._clock())
         log.info("outbox %s %s: delivered (attempt %s)", row.id, row.kind, row.attempts)
@@ -266,10 +265,3 @@ def _render_stored(session: Session, *, kind: str, payload: dict[str, Any], lang
 
 def _reason(exc: TelegramError) -> str:
     return TOKEN_IN_URL.sub("/bot<token>", exc.message)[: outbox.REASON_CHARS]
-
-
-def _log_unexpected(message: str, exc: BaseException) -> None:
-    # The exception's text can carry SQL parameters or message text: log its type and where, never its words.
-    where = "\n".join(f"  {frame.filename}:{frame.lineno} in {frame.name}"
-                      for frame in traceback.extract_tb(exc.__traceback__))
-    log.error(message + "\n%s", type(exc).__name__, where)

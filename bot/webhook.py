@@ -34,11 +34,18 @@ def webhook_route(application: Application[Any, Any, Any, Any, Any, Any], secret
             return JSONResponse({"detail": "update too large"}, status_code=413)
         try:
             data = json.loads(body)
+        except ValueError:
+            return JSONResponse({"detail": "the body is not JSON"}, status_code=400)
+        # An update is a JSON object with an integer update_id; PTB's parser assumes as much.
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            return JSONResponse({"detail": "the body is not a Telegram update (an object with an integer "
+                                           "update_id)"}, status_code=400)
+        try:
             update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             logger.warning("webhook body is not a Telegram update: %s", type(exc).__name__)
             return JSONResponse({"detail": "the body is not a Telegram update"}, status_code=400)
-        if update is None or not isinstance(data, dict) or "update_id" not in data:
+        if update is None:
             return JSONResponse({"detail": "the body is not a Telegram update"}, status_code=400)
         await application.update_queue.put(update)
         return Response(status_code=200)

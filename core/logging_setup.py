@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -20,6 +21,17 @@ class RedactTokens(logging.Filter):
             record.msg = TOKEN_IN_URL.sub("/bot<token>", message)
             record.args = ()
         return True
+
+
+def log_unexpected(logger: logging.Logger, message: str, exc: BaseException, *args: object) -> None:
+    """Log an unexpected error by its type and where it happened, never its words.
+
+    An exception's text can carry what a resident wrote, a pseudonym or a database's key detail
+    (PostgreSQL's "Key (pseudonym)=(...) already exists"). `message` takes `args`, then the type name.
+    """
+    where = "\n".join(f"  {frame.filename}:{frame.lineno} in {frame.name}"
+                      for frame in traceback.extract_tb(exc.__traceback__))
+    logger.error(message + "\n%s", *args, type(exc).__name__, where)
 
 
 def configure(*, json_logs: bool, level: int = logging.INFO, request_ids: logging.Filter | None = None) -> None:

@@ -7,9 +7,11 @@ import hmac
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.campaigns.answering import forget_respondent
@@ -17,6 +19,11 @@ from core.errors import Invalid
 from core.models import Base, CampaignAnswer, Concern, ConcernEvent, Resident, StaffReply, utcnow
 
 LANGUAGES = ("en", "es")
+_TABLE = cast(Table, Resident.__table__)
+_INSERTS = {
+    "sqlite": sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=["pseudonym"]),
+    "postgresql": pg_insert(_TABLE).on_conflict_do_nothing(index_elements=["pseudonym"]),
+}
 LAST_SEEN_GRANULARITY = timedelta(hours=1)
 
 
@@ -35,11 +42,15 @@ def get_or_create(session: Session, *, secret: bytes, telegram_user_id: int, cha
     resident = find(session, secret=secret, telegram_user_id=telegram_user_id)
     now = utcnow()
     if resident is None:
-        resident = Resident(pseudonym=pseudonym(secret, telegram_user_id), chat_id=chat_id,
-                            language=language if language in LANGUAGES else None, created_at=now, last_seen_at=now)
-        session.add(resident)
-        session.flush()
-        return resident
+        # Two workers may see a new resident's first two updates at once: the unique pseudonym decides, and
+        # the one that did not insert reads the row the other wrote (PostgreSQL waits for it to commit).
+        connection = session.connection()
+        session.execute(_INSERTS[connection.dialect.name], {
+            "pseudonym": pseudonym(secret, telegram_user_id), "chat_id": chat_id,
+            "language": language if language in LANGUAGES else None, "created_at": now, "last_seen_at": now})
+        created = find(session, secret=secret, telegram_user_id=telegram_user_id)
+        assert created is not None
+        return created
     if chat_id is not None and resident.chat_id != chat_id:
         resident.chat_id = chat_id
     return seen(resident, now=now)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -293,16 +292,21 @@ def test_a_redelivered_update_is_handled_once(bot: BotRunner, phone: EmulatorCli
     assert count(city, Concern) == 1
 
 
+def _at_confirmation(phone: EmulatorClient, user_id: int, text: str, category: str) -> tuple[Chat, dict]:
+    """A consented resident who wrote a concern about CAM-004 and has its confirmation in front of them."""
+    chat = consented(phone, user_id)
+    feeling = chat.press(_report_from_card(chat, text)[0], data=f"k:{category}")[0]
+    return chat, chat.press(feeling, data="e:0")[0]
+
+
 def test_a_database_failure_says_nothing_was_saved_and_the_draft_survives(
         bot: BotRunner, phone: EmulatorClient, city: Database, caplog: pytest.LogCaptureFixture) -> None:
-    chat = consented(phone, 9813377)
-    category = _report_from_card(chat, "The camera at the library films the reading room windows")[0]
-    feeling = chat.press(category, data="k:surveillance")[0]
-    confirm = chat.press(feeling, data="e:0")[0]
+    chat, confirm = _at_confirmation(phone, 9813377, "The camera at the library films the reading room windows",
+                                     "surveillance")
 
     def fail(conn: object, cursor: object, statement: str, *args: object) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO CONCERN"):
-            raise sqlite3.OperationalError("disk I/O error")  # the database failing, as the outside world may
+            raise OSError("disk I/O error")  # the database failing, as the outside world may
 
     event.listen(city.engine, "before_cursor_execute", fail)
     try:
@@ -320,12 +324,18 @@ def test_a_database_failure_says_nothing_was_saved_and_the_draft_survives(
         assert session.scalars(select(Concern)).one().reference in done
 
 
+def test_a_press_counts_when_its_acknowledgement_fails(bot: BotRunner, phone: EmulatorClient,
+                                                       city: Database) -> None:
+    chat, confirm = _at_confirmation(phone, 133, "The sensor box on my fence hums all night long", "noise")
+    phone.fault("answerCallbackQuery", error_code=500, times=1)
+    done = chat.press(confirm, "Send")[0]["plain"]
+    with city.reading() as session:
+        assert session.scalars(select(Concern)).one().reference in done
+
+
 def test_a_failure_after_the_commit_says_the_message_was_saved(bot: BotRunner, phone: EmulatorClient,
                                                                city: Database) -> None:
-    chat = consented(phone, 132)
-    category = _report_from_card(chat, "The new sensor on the corner beeps every night at two")[0]
-    feeling = chat.press(category, data="k:noise")[0]
-    confirm = chat.press(feeling, data="e:0")[0]
+    chat, confirm = _at_confirmation(phone, 132, "The new sensor on the corner beeps every night at two", "noise")
     phone.fault("sendMessage", error_code=400, description="Bad Request: message is malformed",
                 chat_id=chat.user_id, times=1)
     told = chat.press(confirm, "Send")[0]["plain"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from core import residents, triage
 from core.db import Database
-from core.models import Base, Concern, ConcernStatus, Follow, Outbox
+from core.models import Base, Concern, ConcernStatus, Follow, Outbox, Resident
 from tests import builders
 
 TELEGRAM_ID = 424242424
@@ -71,3 +73,30 @@ def test_erase_leaves_nothing_that_identifies_the_resident(db: Database) -> None
         assert kept is not None and kept.text == "" and kept.resident_id is None
         assert kept.category and kept.status == "answered"  # statistics stay honest
         assert s.scalar(select(text("count(*)")).select_from(Outbox)) == 0
+
+
+def test_two_transactions_meeting_a_new_resident_at_once_both_get_the_same_row(db: Database) -> None:
+    # Webhook workers can take a new resident's first two updates at once: the second to insert must not fail.
+    secret, user = b"secret-for-the-race-test", 515151515
+    first_inserted = threading.Event()
+    seen: list[int] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            first_inserted.wait(5)
+            with db.transaction() as s:  # waits for the first transaction's row (or, on SQLite, its lock)
+                seen.append(residents.get_or_create(s, secret=secret, telegram_user_id=user).id)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    with db.transaction() as s:
+        seen.append(residents.get_or_create(s, secret=secret, telegram_user_id=user).id)
+        first_inserted.set()
+        time.sleep(0.5)  # the other transaction reaches its insert while this one is still open
+    worker.join(10)
+    assert errors == [] and len(seen) == 2 and seen[0] == seen[1]
+    with db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(Resident)) == 1

@@ -147,8 +147,12 @@ class Turn:
         self.replies.append(reply)
         return reply
 
+    def label(self, key: str, **args: Any) -> str:
+        """A button's label: plain text (Telegram shows it as is), so its variables are not HTML-escaped."""
+        return t(self.lang, key, **args)
+
     def button(self, key: str, data: str, **args: Any) -> Button:
-        return Button(self.t(key, **args), data)
+        return Button(self.label(key, **args), data)
 
     def set_flow(self, flow: str, step: str, data: dict[str, Any]) -> None:
         self.flow = flows.put(self.session, resident=self.resident, flow=flow, step=step, data=data,

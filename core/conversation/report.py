@@ -165,8 +165,8 @@ def on_feeling(turn: Turn, value: str) -> None:
         return
     turn.set_flow("report", "location", data)
     reply = turn.say("report-ask-location")
-    reply.ask_location = turn.t("near-button")
-    reply.keyboard_extra = turn.t("button-skip")
+    reply.ask_location = turn.label("near-button")
+    reply.keyboard_extra = turn.label("button-skip")
 
 
 def on_location(turn: Turn, lat: float, lon: float) -> bool:
