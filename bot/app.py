@@ -90,6 +90,16 @@ class Services:
         with self.database.transaction() as session:
             residents.mark_blocked(session, secret=self.secret, telegram_user_id=telegram_user_id)
 
+    def language_of(self, telegram_user_id: int, fallback: str | None) -> str | None:
+        """The language the resident chose, else `fallback` (also when the database cannot say)."""
+        try:
+            with self.database.reading() as session:
+                resident = residents.find(session, secret=self.secret, telegram_user_id=telegram_user_id)
+        except Exception as exc:  # the error being reported may be the database's own
+            logger.warning("could not read the resident's language: %s", type(exc).__name__)
+            return fallback
+        return resident.language if resident is not None and resident.language else fallback
+
     def handle(self, env: Env, event: Event) -> list[Reply]:
         """Run the conversation for one event in its own transaction (on a worker thread)."""
         with self.database.transaction() as session:
@@ -292,6 +302,9 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     user = update.effective_user
     language = user.language_code[:2] if user and user.language_code else None
+    if user is not None:
+        language = await asyncio.get_running_loop().run_in_executor(
+            context.services.executor, context.services.language_of, user.id, language)
     try:
         await context.bot.send_message(update.effective_chat.id,
                                        t(language, "error-unexpected-saved" if saved else "error-unexpected"))

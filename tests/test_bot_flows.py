@@ -435,6 +435,9 @@ def test_language_switch_changes_every_reply(bot: BotRunner, phone: EmulatorClie
     ask = chat.say("/language")[0]
     assert "español" in chat.press(ask, "Español")[0]["plain"]
     assert "Qué puedo hacer" in chat.say("/help")[0]["plain"]
+    phone.fault("sendMessage", error_code=400, description="Bad Request: message is malformed",
+                chat_id=chat.user_id, times=1)
+    assert "Algo falló" in chat.say("AQ-017")[0]["plain"]  # the error, too, in the language chosen
 
 
 # ---- bad input ----------------------------------------------------------------------------------------------
