@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import CursorResult, Table, bindparam, delete, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -20,7 +20,17 @@ from core import nlp
 from core.deployments import locate_district
 from core.errors import Invalid, NotFound, RateLimited
 from core.geo import valid_point
-from core.models import Category, Concern, ConcernEvent, ConcernKind, ConcernStatus, Deployment, Resident, utcnow
+from core.models import (
+    Category,
+    Concern,
+    ConcernEvent,
+    ConcernKind,
+    ConcernStatus,
+    Deployment,
+    QuestionCounter,
+    Resident,
+    utcnow,
+)
 from core.nlp.text import words as nlp_words
 from core.timeutil import iso_week_of, local_date
 
@@ -47,15 +57,48 @@ def new_reference() -> str:
 REFERENCE_DRAWS = 20
 
 
+RATE_WINDOW = timedelta(hours=1)  # DESIGN.md, Settings: CONCERNS_PER_HOUR, per resident
 _RECENT = (select(func.count()).select_from(Concern)  # built once: every step of the concern flow asks
            .where(Concern.resident_id == bindparam("resident_id"), Concern.created_at >= bindparam("since")))
 
 
 def _check_rate(session: Session, resident: Resident, policy: IntakePolicy, now: datetime) -> None:
-    since = now - timedelta(hours=1)
+    since = now - RATE_WINDOW
     recent = session.scalar(_RECENT, {"resident_id": resident.id, "since": since}) or 0
     if recent >= policy.concerns_per_hour:
         raise RateLimited(f"at most {policy.concerns_per_hour} concerns per hour", limit=policy.concerns_per_hour)
+
+
+_COUNTER = cast(Table, QuestionCounter.__table__)
+_COUNTER_INSERTS = {  # a resident's first counted question makes their row; two at once share it
+    "sqlite": sqlite_insert(_COUNTER).on_conflict_do_nothing(index_elements=["resident_id"]),
+    "postgresql": pg_insert(_COUNTER).on_conflict_do_nothing(index_elements=["resident_id"]),
+}
+
+
+def _count_unlinked(session: Session, asker: Resident, policy: IntakePolicy, now: datetime) -> None:
+    """Count a question stored unlinked against its asker's hourly limit; raise RateLimited past the limit.
+
+    The limit runs in windows of an hour from the first question counted, so every question counted in the
+    current window was asked in the last hour (what the resident is told).
+    """
+    start = now.replace(second=0, microsecond=0)  # to the minute: not the instant of the question stored
+    session.execute(_COUNTER_INSERTS[session.connection().dialect.name],
+                    {"resident_id": asker.id, "window_started_at": start, "asked": 0})
+    counter = session.scalars(select(QuestionCounter).where(QuestionCounter.resident_id == asker.id)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+    if counter.window_started_at <= now - RATE_WINDOW:
+        counter.window_started_at, counter.asked = start, 0
+    if counter.asked >= policy.concerns_per_hour:
+        raise RateLimited(f"at most {policy.concerns_per_hour} concerns per hour", limit=policy.concerns_per_hour)
+    counter.asked += 1
+
+
+def prune_question_counters(session: Session, *, now: datetime) -> int:
+    """Delete the counters whose hour is over (a new window starts afresh); return how many."""
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        delete(QuestionCounter).where(QuestionCounter.window_started_at <= now - RATE_WINDOW))
+    return int(result.rowcount)
 
 
 def _district_for(session: Session, lat: float | None, lon: float | None, deployment: Deployment | None
@@ -73,6 +116,7 @@ def submit(
     text: str,
     policy: IntakePolicy,
     resident: Resident | None = None,
+    asked_by: Resident | None = None,
     deployment: Deployment | None = None,
     category: Category | None = None,
     feeling: int | None = None,
@@ -87,6 +131,8 @@ def submit(
 ) -> Concern:
     """Record a concern with its redacted text and analysis; the same idempotency key stores it once.
 
+    `asked_by`: with no `resident`, who asked (a resident without consent): the concern stays unlinked, but it
+    counts against their hourly limit.
     `analysis`: the text's analysis made earlier (the bot's flow analyses the text when it arrives, and the
     resident gives a feeling later); `text` is then its redacted text, and only the label is made again.
     """
@@ -109,6 +155,8 @@ def submit(
     now = now or utcnow()
     if resident is not None:
         _check_rate(session, resident, policy, now)
+    elif asked_by is not None:
+        _count_unlinked(session, asked_by, policy, now)
     values: dict[str, Any] = {
         "kind": kind.value,
         "resident_id": resident.id if resident else None,

@@ -48,5 +48,11 @@ class RateLimited(DomainError):
     code = "rate_limited"
 
 
+class LimitReached(DomainError):
+    """A bounded collection is full (e.g. a resident's follows): remove something before adding."""
+
+    code = "limit_reached"
+
+
 class ConfigurationError(Exception):
     """Settings that make it unsafe or impossible to start."""

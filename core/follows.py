@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.errors import LimitReached
 from core.models import Deployment, District, Follow, Resident
 
-MAX_FOLLOWS = 100
+MAX_FOLLOWS = 100  # deployments and districts together; `following` lists them all
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,17 @@ class Following:
 
 def follow(session: Session, *, resident: Resident, deployment: Deployment | None = None,
            district: District | None = None, now: datetime) -> bool:
-    """Follow a deployment or a district; return False when the resident already did."""
+    """Follow a deployment or a district; return False when the resident already did.
+
+    Raise LimitReached when the resident already follows MAX_FOLLOWS things.
+    """
     if (deployment is None) == (district is None):
         raise ValueError("follow exactly one deployment or one district")
     if is_following(session, resident=resident, deployment=deployment, district=district):
         return False
+    if (session.scalar(select(func.count()).select_from(Follow).where(Follow.resident_id == resident.id)) or 0
+            ) >= MAX_FOLLOWS:
+        raise LimitReached(f"at most {MAX_FOLLOWS} follows", limit=MAX_FOLLOWS)
     try:
         with session.begin_nested():
             session.add(Follow(resident_id=resident.id, deployment_id=deployment.id if deployment else None,

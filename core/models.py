@@ -378,6 +378,21 @@ class FlowState(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class QuestionCounter(Base):
+    """How many questions a resident without consent filed in their current hour (at most one row each).
+
+    Those questions are stored unlinked (asking needs no consent), yet the hourly limit applies to them: this
+    row counts them without pointing at any. The window's start is kept to the minute, not to the instant of a
+    stored question; housekeeping deletes the row once its hour is over, and erase and /mydata cover it.
+    """
+
+    __tablename__ = "question_counter"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id", ondelete="CASCADE"), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(index=True)
+    asked: Mapped[int] = mapped_column(Integer)
+
+
 class ProcessedUpdate(Base):
     """A Telegram update the bot has handled, so a redelivered one is handled once (kept 48 h)."""
 

@@ -142,6 +142,8 @@ def _callback(turn: Turn, data: str) -> None:
         account.follow(turn, rest)
     elif head in ("u", "ud"):
         account.unfollow(turn, rest)
+    elif head == "fl":
+        account.following(turn, int(rest) if rest.isdigit() else 0)
     elif data == "n":
         find.ask_location(turn)
     elif head == "k":

@@ -11,13 +11,16 @@ from core import concerns, follows, residents
 from core.conversation.base import Button, Document, Reply, Safe, Turn, cut, tr
 from core.conversation.errors import explain
 from core.conversation.find import deployment_by_code, district_by_words
-from core.errors import DomainError
+from core.errors import DomainError, LimitReached
 from core.models import Concern, ConcernStatus, Deployment, District, StaffReply
 
 MINE_PAGE = 5
 # Five concerns with their replies stay well under Telegram's 4,096 characters.
 MINE_TEXT_CHARS = 280
 MINE_REPLY_CHARS = 360
+# Ten lines of at most a 32-character code, a separator and a 200-character name (the register's bounds; a
+# district's name is bounded the same) stay well under 4,096 characters, with one button per line.
+FOLLOWING_PAGE = 10
 
 
 def welcome(turn: Turn) -> None:
@@ -104,8 +107,12 @@ def follow(turn: Turn, target: str) -> None:
     found = _resolve(turn, target)
     if found is None:
         return
-    added = follows.follow(turn.session, resident=turn.resident, deployment=found.deployment,
-                           district=found.district, now=turn.env.now)
+    try:
+        added = follows.follow(turn.session, resident=turn.resident, deployment=found.deployment,
+                               district=found.district, now=turn.env.now)
+    except LimitReached:
+        turn.say("follow-limit", target=found.name, limit=follows.MAX_FOLLOWS)
+        return
     turn.say("follow-done" if added else "follow-already", buttons=[[turn.button("button-unfollow", found.undo)]],
              target=found.name, notifications="on" if turn.resident.notifications else "off")
 
@@ -128,17 +135,29 @@ def unfollow(turn: Turn, target: str) -> None:
     turn.say("unfollow-done" if removed else "unfollow-not-following", target=found.name)
 
 
-def following(turn: Turn) -> None:
+def following(turn: Turn, page: int = 0) -> None:
+    """What the resident follows, a page at a time, each with a button to unfollow it."""
     found = follows.following(turn.session, resident=turn.resident)
-    if not found.deployments and not found.districts:
+    entries = [_Target(d, None, d.code, f"u:{d.code}") for d in found.deployments]
+    entries += [_Target(None, z, _district_name(turn, z), f"ud:{z.slug}") for z in found.districts]
+    if not entries:
         turn.say("following-none")
         return
-    rows = [[turn.button("following-unfollow-item", f"u:{d.code}", target=d.code)] for d in found.deployments]
-    rows += [[turn.button("following-unfollow-item", f"ud:{z.slug}", target=_district_name(turn, z))]
-             for z in found.districts]
-    items = [turn.t("following-deployment", code=d.code, name=d.name) for d in found.deployments]
-    items += [turn.t("following-district", name=_district_name(turn, z)) for z in found.districts]
-    turn.say("following-list", buttons=rows[:50], items=Safe("\n".join(items[:60])))
+    pages = (len(entries) + FOLLOWING_PAGE - 1) // FOLLOWING_PAGE
+    page = min(max(page, 0), pages - 1)
+    shown = entries[page * FOLLOWING_PAGE:(page + 1) * FOLLOWING_PAGE]
+    items = [turn.t("following-deployment", code=e.name, name=e.deployment.name) if e.deployment is not None
+             else turn.t("following-district", name=e.name) for e in shown]
+    rows = [[turn.button("following-unfollow-item", e.undo, target=e.name)] for e in shown]
+    nav = []
+    if page > 0:
+        nav.append(turn.button("button-previous", f"fl:{page - 1}"))
+    if page + 1 < pages:
+        nav.append(turn.button("button-next", f"fl:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    turn.say("following-list", buttons=rows, items=Safe("\n".join(items)), page=page + 1, pages=pages,
+             total=len(entries))
 
 
 # ---- notifications and the kept location ------------------------------------------------------------------

@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from core import campaigns
-from core.campaigns import CampaignClosed, NeedsConsent, QuestionView
+from core.campaigns import AnswerSummary, CampaignClosed, NeedsConsent, QuestionView
 from core.campaigns.definition import language_for
 from core.conversation.account import needs_consent
-from core.conversation.base import Button, Safe, Turn, cut
+from core.conversation.base import MAX_MESSAGE_CHARS, Button, Safe, Turn, cut, visible_length
 from core.conversation.errors import explain
+from core.conversation.fit import cut_units, shares, units
 from core.errors import DomainError, Invalid, NotFound
 from core.models import Campaign, CampaignStatus, QuestionKind
 from core.timeutil import local_date
+
+# The longest a question and an answer are shown in the summary; when all of them would not fit in one message,
+# each is cut further (see _summary_items).
+SUMMARY_QUESTION_CHARS = 120
+SUMMARY_ANSWER_CHARS = 200
 
 
 def list_open(turn: Turn) -> None:
@@ -240,12 +246,36 @@ def _summary(turn: Turn, campaign: Campaign, *, thanks: bool = False) -> None:
                                           "preview": _preview_of(turn)})
     answers = campaigns.summary_of_answers(turn.session, campaign=campaign, resident=turn.resident,
                                            language=turn.lang)
-    items = Safe("\n".join(turn.t("campaign-summary-item", number=a.index + 1, question=cut(a.question, 120),
-                                  answer=cut(a.answer, 200)) for a in answers))
     rows = [[turn.button("campaign-change", f"cc:{a.index}", number=a.index + 1)] for a in answers]
     lang = language_for(campaign, turn.lang)
+    title = campaigns.text_in(campaign.title, lang)
     if thanks:
         when = (turn.t("campaign-results-when", date=local_date(campaign.closes_at, turn.env.policy.zone)
                        .isoformat()) if campaign.closes_at else turn.t("campaign-results-when-open"))
-        turn.say("campaign-thanks", title=campaigns.text_in(campaign.title, lang), when=when)
-    turn.say("campaign-summary", buttons=rows, title=campaigns.text_in(campaign.title, lang), items=items)
+        turn.say("campaign-thanks", title=title, when=when)
+    turn.say("campaign-summary", buttons=rows, title=title, items=_summary_items(turn, answers, title))
+
+
+def _summary_items(turn: Turn, answers: list[AnswerSummary], title: str) -> Safe:
+    """The summary's lines, each question and answer cut so that the whole summary is one message.
+
+    The summary is sent in the transaction that stores the last answer and finishes the response: a message
+    over Telegram's limit would undo both, on every retry. What the frame and the line numbers take is
+    measured; the rest is shared among the questions and answers (short ones keep their length, long ones get
+    an even share), in the unit Telegram counts.
+    """
+    wanted = [min(units(text), cap) for a in answers
+              for text, cap in ((a.question, SUMMARY_QUESTION_CHARS), (a.answer, SUMMARY_ANSWER_CHARS))]
+    frame = visible_length(turn.t("campaign-summary", title=title, items=Safe("")))
+    frame += sum(visible_length(turn.t("campaign-summary-item", number=a.index + 1, question="", answer=""))
+                 for a in answers) + max(len(answers) - 1, 0)  # the newlines between lines
+    budget = MAX_MESSAGE_CHARS - frame
+    while True:
+        allowed = shares(wanted, budget)
+        items = Safe("\n".join(
+            turn.t("campaign-summary-item", number=a.index + 1, question=cut_units(a.question, allowed[2 * n]),
+                   answer=cut_units(a.answer, allowed[2 * n + 1])) for n, a in enumerate(answers)))
+        excess = visible_length(turn.t("campaign-summary", title=title, items=items)) - MAX_MESSAGE_CHARS
+        if excess <= 0 or budget <= 0:
+            return items  # measured to fit (the frame alone always does: the title is at most 200 characters)
+        budget -= excess

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import CursorResult, and_, delete, select, update
 from sqlalchemy.orm import Session
 
-from core import flows, updates
+from core import concerns, flows, updates
 from core.jobs.base import JobContext, Outcome
 from core.models import Concern, ConcernEvent, JobRun, Outbox, OutboxStatus, Resident
 
@@ -79,5 +79,7 @@ def retention_pending(session: Session, *, now: datetime, context: JobContext) -
 
 
 def housekeeping(session: Session, *, now: datetime, context: JobContext) -> Outcome:
-    """Forget handled update ids after 48 hours and flows once they expire (24 hours)."""
-    return Outcome(counts={"update_ids": updates.prune(session, now=now), "flows": flows.prune(session, now=now)})
+    """Forget handled update ids after 48 hours, flows once they expire (24 hours), and counters of questions
+    asked without consent once their hour is over."""
+    return Outcome(counts={"update_ids": updates.prune(session, now=now), "flows": flows.prune(session, now=now),
+                           "question_counters": concerns.prune_question_counters(session, now=now)})

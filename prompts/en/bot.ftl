@@ -123,11 +123,12 @@ follow-done = You follow { $target }. { $notifications ->
    *[off] Switch notices on with /notifications to hear about changes.
 }
 follow-already = You already follow { $target }.
+follow-limit = You already follow { $limit } devices and districts, the most I keep for one person, so I did not add { $target }. Unfollow something with /following first.
 unfollow-done = You no longer follow { $target }.
 unfollow-not-following = You were not following { $target }.
 following-none = You do not follow anything yet. Press Follow on a card, or /follow CODE.
 following-list =
-    <b>You follow:</b>
+    <b>You follow</b> ({ $total }, page { $page } of { $pages }):
     { $items }
 following-deployment = { $code } · { $name }
 following-district = district: { $name }

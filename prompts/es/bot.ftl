@@ -123,11 +123,12 @@ follow-done = Sigues { $target }. { $notifications ->
    *[off] Activa los avisos con /notifications para enterarte de los cambios.
 }
 follow-already = Ya sigues { $target }.
+follow-limit = Ya sigues { $limit } dispositivos y distritos, lo máximo que guardo para una persona, así que no he añadido { $target }. Deja de seguir algo con /following primero.
 unfollow-done = Ya no sigues { $target }.
 unfollow-not-following = No seguías { $target }.
 following-none = Todavía no sigues nada. Pulsa Seguir en una ficha, o /follow CÓDIGO.
 following-list =
-    <b>Sigues:</b>
+    <b>Sigues</b> ({ $total }, página { $page } de { $pages }):
     { $items }
 following-deployment = { $code } · { $name }
 following-district = distrito: { $name }
