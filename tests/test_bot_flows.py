@@ -96,6 +96,13 @@ def test_words_search_the_register(bot: BotRunner, phone: EmulatorClient) -> Non
     assert "c:CAM-004" in codes
 
 
+def test_button_labels_show_names_as_written(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    with city.transaction() as session:
+        builders.deployment(session, code="WIFI-900", name="Parks & Rec <Wi-Fi> hotspot")
+    results = Chat(phone, 109).say("Parks Rec hotspot")[0]
+    assert "WIFI-900 · Parks & Rec <Wi-Fi> hotspot" in [label for label, _ in buttons(results)]
+
+
 def test_plain_questions_are_answered_from_the_record(bot: BotRunner, phone: EmulatorClient) -> None:
     chat = Chat(phone, 109)
     chat.say("CAM-004")

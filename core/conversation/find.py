@@ -132,7 +132,7 @@ def open_code(turn: Turn, raw: str, *, from_start: bool = False) -> bool:
 
 def ask_location(turn: Turn, key: str = "near-ask") -> None:
     reply = turn.say(key)
-    reply.ask_location = turn.t("near-button")
+    reply.ask_location = turn.label("near-button")
 
 
 def show_nearby(turn: Turn, lat: float, lon: float) -> None:
@@ -145,8 +145,8 @@ def show_nearby(turn: Turn, lat: float, lon: float) -> None:
     for hit in hits:
         distance = (turn.t("distance-metres", metres=round(hit.distance_m)) if hit.distance_m < 1000
                     else turn.t("distance-km", km=f"{hit.distance_m / 1000:.1f}"))
-        rows.append([Button(turn.t("near-item", code=hit.deployment.code, name=cut(hit.deployment.name, 40),
-                                   distance=distance), f"c:{hit.deployment.code}")])
+        rows.append([Button(turn.label("near-item", code=hit.deployment.code, name=cut(hit.deployment.name, 40),
+                                       distance=distance), f"c:{hit.deployment.code}")])
     reply = turn.say("near-list", buttons=rows, count=len(hits))
     reply.remove_keyboard = True
 
@@ -157,7 +157,7 @@ def search_words(turn: Turn, text: str) -> bool:
     found = rank_by_words(list(page.items), text)[:SEARCH_LIMIT]
     if not found:
         return False
-    rows = [[Button(turn.t("search-item", code=d.code, name=cut(d.name, 48)), f"c:{d.code}")] for d in found]
+    rows = [[Button(turn.label("search-item", code=d.code, name=cut(d.name, 48)), f"c:{d.code}")] for d in found]
     turn.say("search-results", buttons=rows, count=len(found))
     return True
 
@@ -218,12 +218,16 @@ def answer_question(turn: Turn, d: Deployment, text: str, *, store_unanswered: b
 
 
 def store_question(turn: Turn, d: Deployment | None, text: str) -> None:
-    """File a question the bot cannot answer as a concern of kind "question", so staff see it."""
+    """File a question the bot cannot answer as a concern of kind "question", so staff see it.
+
+    Without consent the question is stored unlinked, and still counts against the resident's hourly limit.
+    """
     key = f"tg:{turn.env.bot_id}:{turn.env.update_id}" if turn.env.update_id is not None else None
+    linked = turn.resident if turn.consented else None
     try:
         with turn.session.begin_nested():
-            concern = concerns.submit(turn.session, text=text, policy=turn.env.policy,
-                                      resident=turn.resident if turn.consented else None, deployment=d,
+            concern = concerns.submit(turn.session, text=text, policy=turn.env.policy, resident=linked,
+                                      asked_by=None if linked else turn.resident, deployment=d,
                                       kind=ConcernKind.QUESTION, idempotency_key=key, now=turn.env.now)
     except DomainError as exc:
         from core.conversation.errors import explain
