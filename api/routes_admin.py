@@ -11,7 +11,7 @@ from api.deps import ReadSession, WriteSession
 from api.schemas_staff import ApiKeyCreated, ApiKeyIn, ApiKeyOut, AuditPage
 from core import apikeys, audit
 from core.models import ApiKey
-from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from core.pagination import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 
@@ -37,7 +37,7 @@ def create_key(session: WriteSession, who: Admin, body: ApiKeyIn) -> dict[str, A
 
 @router.delete("/apikeys/{key_id}", status_code=204, summary="Revoke an API key (admin)",
                responses={404: {"description": "no key with this id"}})
-def revoke_key(session: WriteSession, who: Admin, key_id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+def revoke_key(session: WriteSession, who: Admin, key_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
     key = apikeys.revoke(session, key_id=key_id)
     audit.record(session, principal=who.name, role=who.role.value, action="apikey.revoke", target=str(key.id))
     return Response(status_code=204)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Staff
 from api.deps import DatabaseDep, ReadSession, WriteSession
+from api.schemas import RANGE, FromDate, ToDate
 from api.schemas_staff import (
     CategoryIn,
     ConcernDetailOut,
@@ -89,8 +89,8 @@ def concern_filters(
     polarity_min: Polarity = None,
     polarity_max: Polarity = None,
     language: Annotated[str | None, Query(pattern=r"^(en|es)$")] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[FromDate | None, Query(alias="from", description=f"a local date {RANGE}")] = None,
+    to: Annotated[ToDate | None, Query(description=f"a local date {RANGE}")] = None,
     has_reply: bool | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="words in the text")] = None,
     sort: Annotated[str, Query(pattern=r"^(newest|oldest)$")] = "newest",

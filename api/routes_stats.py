@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from api.auth import OptionalPrincipal
 from api.deps import ReadSession, SettingsDep
+from api.schemas import RANGE, FromDate, ToDate
 from api.schemas_staff import StatsOut, TrendsOut
 from core import stats
 from core.models import Role
@@ -23,8 +23,8 @@ def get_stats(
     who: OptionalPrincipal,
     group_by: Annotated[str, Query(max_length=200, examples=["category,week"],
                                    description=f"comma-separated: {', '.join(stats.DIMENSIONS)}")],
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[FromDate | None, Query(alias="from", description=f"a local date {RANGE}")] = None,
+    to: Annotated[ToDate | None, Query(description=f"a local date {RANGE}")] = None,
 ) -> dict[str, Any]:
     """Staff and admins get every group. Everyone else gets whole ISO weeks, built only from weekly groups of at
     least CIVICPULSE_MIN_GROUP_SIZE concerns (smaller ones are left out and counted in `suppressed`)."""
@@ -44,8 +44,8 @@ def get_trends(
     who: OptionalPrincipal,
     group_by: Annotated[str | None, Query(max_length=200, examples=["category"],
                                           description="optional, comma-separated; not week")] = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[FromDate | None, Query(alias="from", description=f"a local date {RANGE}")] = None,
+    to: Annotated[ToDate | None, Query(description=f"a local date {RANGE}")] = None,
 ) -> dict[str, Any]:
     """One weekly series per group (one overall series without group_by); public callers get suppressed cells."""
     dims = stats.parse_group_by(group_by) if group_by else ()

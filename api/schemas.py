@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
+
+from core import timeutil
+
+D = TypeVar("D", bound=date)
 
 
 class DeploymentOut(BaseModel):
@@ -60,6 +65,26 @@ def _no_nul(value: str) -> str:
 Clean = Annotated[str, AfterValidator(_no_nul)]
 
 
+def _in_range(name: str | None = None) -> Callable[[D, ValidationInfo], D]:
+    """A validator keeping dates and date-times to the accepted years (core.timeutil), naming the parameter."""
+
+    def check(value: D, info: ValidationInfo) -> D:
+        if not timeutil.in_range(value):
+            raise ValueError(timeutil.range_reason(name or info.field_name or "the date"))
+        return value
+
+    return check
+
+
+RANGE = f"from {timeutil.FIRST_DAY.isoformat()} to {timeutil.LAST_DAY.isoformat()}"
+# Body fields (the field's own name in the reason).
+BoundedDate = Annotated[date, AfterValidator(_in_range())]
+BoundedDateTime = Annotated[AwareDatetime, AfterValidator(_in_range())]
+# Query parameters: FastAPI does not tell a validator the parameter's name, so each carries it.
+FromDate = Annotated[date, AfterValidator(_in_range("from"))]
+ToDate = Annotated[date, AfterValidator(_in_range("to"))]
+
+
 class DeploymentIn(BaseModel):
     """A register record in the exchange shape (the GeoJSON properties); 'unknown' is a real value."""
 
@@ -83,8 +108,8 @@ class DeploymentIn(BaseModel):
     accountable_contact: Annotated[Clean, Field(max_length=200)] | None = None
     vendor: Annotated[Clean, Field(max_length=200)] | None = None
     status: str = Field(examples=["pilot"])
-    pilot_start: date | None = None
-    pilot_end: date | None = None
+    pilot_start: BoundedDate | None = None
+    pilot_end: BoundedDate | None = None
     district: Annotated[str, Field(max_length=64)] | None = None
     mobile: bool = False
     area: dict[str, Any] | None = None
@@ -114,8 +139,8 @@ class DeploymentPatch(BaseModel):
     accountable_contact: Annotated[Clean, Field(max_length=200)] | None = None
     vendor: Annotated[Clean, Field(max_length=200)] | None = None
     status: str | None = None
-    pilot_start: date | None = None
-    pilot_end: date | None = None
+    pilot_start: BoundedDate | None = None
+    pilot_end: BoundedDate | None = None
     district: Annotated[str, Field(max_length=64)] | None = None
     mobile: bool | None = None
     area: dict[str, Any] | None = None

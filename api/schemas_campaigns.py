@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import Clean
+from api.schemas import BoundedDateTime, Clean
 from core.campaigns.definition import (
     MAX_DESCRIPTION,
     MAX_OPTION,
@@ -76,8 +76,8 @@ class CampaignIn(StrictIn):
     description: DescriptionIn = Field(default_factory=DescriptionIn)
     questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
     target: TargetIn
-    opens_at: AwareDatetime | None = Field(default=None, description="a draft with opens_at opens by itself then")
-    closes_at: AwareDatetime | None = None
+    opens_at: BoundedDateTime | None = Field(default=None, description="a draft with opens_at opens by itself then")
+    closes_at: BoundedDateTime | None = None
     results_public: bool = Field(default=False, description="publish suppressed results once closed")
 
 
@@ -88,8 +88,8 @@ class CampaignPatch(StrictIn):
     description: DescriptionIn | None = None
     questions: list[QuestionIn] | None = Field(default=None, min_length=1, max_length=MAX_QUESTIONS)
     target: TargetIn | None = None
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime | None = None
+    opens_at: BoundedDateTime | None = None
+    closes_at: BoundedDateTime | None = None
     results_public: bool | None = None
 
 

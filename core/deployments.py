@@ -19,6 +19,7 @@ from core.errors import Invalid, NotFound
 from core.geo import Box, DistrictIndex, bounding_box, haversine_m, valid_point
 from core.models import Deployment, DeploymentStatus, District, utcnow
 from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+from core.timeutil import in_range, range_reason
 from core.vocab import vocabularies
 
 CODE_RE = re.compile(r"^[A-Z]{2,4}-\d{1,4}$")
@@ -149,6 +150,9 @@ class DeploymentRecord(BaseModel):
             raise ValueError(f"latitude {self.lat:g} is outside -90..90")
         if not -180 <= self.lon <= 180:
             raise ValueError(f"longitude {self.lon:g} is outside -180..180")
+        for name, day in (("pilot_start", self.pilot_start), ("pilot_end", self.pilot_end)):
+            if day is not None and not in_range(day):
+                raise ValueError(range_reason(name))
         if self.pilot_start and self.pilot_end and self.pilot_end < self.pilot_start:
             raise ValueError("pilot_end is before pilot_start")
         return self

@@ -19,6 +19,7 @@ from core.deployments import get_by_code
 from core.errors import Invalid
 from core.i18n import t
 from core.models import Category, Concern, ConcernStatus, Deployment, District, utcnow
+from core.timeutil import check_in_range
 
 DEFAULT_WINDOW = timedelta(days=90)
 DEFAULT_CAP = 1000
@@ -46,11 +47,12 @@ class RequestQuery:
 
 
 def parse_datetime(raw: str, name: str) -> datetime:
-    """An ISO 8601 date-time with a zone (a bare date counts as midnight UTC)."""
+    """An ISO 8601 date-time with a zone (a bare date counts as midnight UTC) in the accepted years."""
     try:
         value = datetime.fromisoformat(raw.strip())
     except ValueError as exc:
         raise Invalid(f"{name} must be an ISO 8601 date-time, e.g. 2026-11-16T00:00:00Z") from exc
+    check_in_range(value, name)
     return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 

@@ -15,6 +15,7 @@ from core.errors import Invalid
 T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_ID = 2**31 - 1  # the largest row id both databases store: ids are INTEGER, 32 bits on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,13 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     return values
 
 
+def cursor_id(value: Any) -> int:
+    """A row id taken from a cursor: an integer from 1 to MAX_ID, or raise Invalid like any malformed cursor."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
+        raise Invalid("invalid cursor")
+    return value
+
+
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
@@ -51,10 +59,8 @@ def newest_first(session: Session, query: Select[T], id_column: Any, *, limit: i
     """Run `query` a page at a time, newest (highest id) first, with an opaque cursor after the last id."""
     check_limit(limit)
     if cursor:
-        (before,) = decode_cursor(cursor, 1)
-        if not isinstance(before, int) or isinstance(before, bool):
-            raise Invalid("invalid cursor")
-        query = query.where(id_column < before)
+        (raw,) = decode_cursor(cursor, 1)
+        query = query.where(id_column < cursor_id(raw))
     rows = list(session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

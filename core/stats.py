@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from core.errors import Invalid
 from core.models import Concern, Deployment, District, Label
-from core.timeutil import week_bounds, week_of_date
+from core.timeutil import check_in_range, week_bounds, week_of_date
 
 DIMENSIONS = ("category", "deployment", "district", "week", "language", "status", "label")
 DECIMALS = 4
+MAX_TREND_WEEKS = 520  # ten years of points per series
 
 
 def _dimension_column(name: str) -> Any:
@@ -88,8 +89,24 @@ def _base_query(columns: list[Any], dims: tuple[str, ...], start: date | None, e
 
 
 def _check_period(start: date | None, end: date | None) -> None:
+    if start is not None:
+        check_in_range(start, "from")
+    if end is not None:
+        check_in_range(end, "to")
     if start is not None and end is not None and end < start:
         raise Invalid("'to' is before 'from'")
+
+
+def _check_span(first: date, last: date, weeks: int) -> None:
+    if weeks > MAX_TREND_WEEKS:
+        raise Invalid(f"trends cover at most {MAX_TREND_WEEKS} weeks; {first.isoformat()} to {last.isoformat()} "
+                      f"spans {weeks}: give a shorter period with 'from' and 'to'")
+
+
+def _week_count(first: date, last: date) -> int:
+    """How many ISO weeks the days first..last touch."""
+    monday = first - timedelta(days=first.weekday())
+    return 0 if last < monday else (last - monday).days // 7 + 1
 
 
 def aggregate(session: Session, *, group_by: tuple[str, ...], start: date | None = None, end: date | None = None
@@ -185,6 +202,9 @@ def trends(session: Session, *, group_by: tuple[str, ...] = (), start: date | No
     """
     if "week" in group_by:
         raise Invalid("trends are weekly already; group by other dimensions")
+    _check_period(start, end)
+    if start is not None and end is not None:
+        _check_span(start, end, _week_count(start, end))
     dims = (*group_by, "week")
     if min_group_size is None:
         result = aggregate(session, group_by=dims, start=start, end=end)
@@ -200,6 +220,7 @@ def trends(session: Session, *, group_by: tuple[str, ...] = (), start: date | No
     all_weeks = sorted({w for by_week in cells.values() for w in by_week})
     first = start if start is not None else week_bounds(all_weeks[0])[0]
     last = end if end is not None else week_bounds(all_weeks[-1])[0]
+    _check_span(first, last, _week_count(first, last))
     weeks = _weeks_between(first, last)
     series = []
     for key in sorted(cells, key=lambda k: tuple((1, "") if v is None else (0, v) for v in k)):

@@ -22,7 +22,8 @@ from core.models import (
     StaffReply,
     utcnow,
 )
-from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+from core.pagination import Page, check_limit, cursor_id, decode_cursor, encode_cursor
+from core.timeutil import in_range
 
 MAX_REPLY_CHARS = 3500
 
@@ -165,13 +166,14 @@ def list_for_staff(session: Session, *, filters: ConcernFilters, limit: int = 50
     f = filters
     query = filtered_query(f)
     if cursor:
-        at, last_id = decode_cursor(cursor, 2)
+        at, raw_id = decode_cursor(cursor, 2)
         try:
             moment = datetime.fromisoformat(str(at))
         except ValueError as exc:
             raise Invalid("invalid cursor") from exc
-        if not isinstance(last_id, int) or moment.tzinfo is None:
+        if moment.tzinfo is None or not in_range(moment):
             raise Invalid("invalid cursor")
+        last_id = cursor_id(raw_id)
         if f.oldest_first:
             query = query.where(or_(Concern.created_at > moment,
                                     and_(Concern.created_at == moment, Concern.id > last_id)))

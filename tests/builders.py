@@ -54,3 +54,8 @@ def resident(session: Session, telegram_user_id: int = 1001, language: str | Non
 def concern(session: Session, text: str = "Who can see the camera footage on Elm Street?", *,
             now: datetime | None = None, **kwargs: Any) -> Concern:
     return concerns.submit(session, text=text, policy=kwargs.pop("policy", POLICY), now=now, **kwargs)
+
+
+def auth(key: str) -> dict[str, str]:
+    """The header that presents an API key."""
+    return {"Authorization": f"Bearer {key}"}

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from api.app import create_app
 from core import schema
 from core.db import Database
 from core.models import Base
@@ -72,6 +74,13 @@ def database_url(tmp_path: Path, sqlite_template: Path, pg_database_url: str | N
     path = tmp_path / "civicpulse.db"
     shutil.copyfile(sqlite_template, path)
     yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def client(db: Database, settings: Settings) -> Iterator[TestClient]:
+    """The HTTP API over the test database, through the real app factory (lifespan included)."""
+    with TestClient(create_app(settings, db)) as c:
+        yield c
 
 
 @pytest.fixture

@@ -323,6 +323,6 @@ def test_jobs_run_and_list_from_the_command_line(database_url: str, tmp_path: Pa
     assert "Mondays at 08:00 Europe/Madrid" in lines["weekly-digest"] and "ok" in lines["weekly-digest"]
     assert "T08:00:00+01:00" in lines["weekly-digest"]  # the next Monday 08:00, local time
     assert "schedule lease: free" in listed.stdout
-    bad = _cli("jobs", "run", "weekly-digest", "--week", "2999-W01", url=database_url, cwd=tmp_path)
+    bad = _cli("jobs", "run", "weekly-digest", "--week", "2099-W01", url=database_url, cwd=tmp_path)
     assert bad.returncode == 1 and "not over yet" in bad.stderr
     assert len(_outbox(db)) == 3

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.errors import DomainError, Invalid, InvalidTransition, NotFound
 from core.models import Campaign, CampaignResponse, CampaignStatus, Deployment, District, QuestionKind
 from core.pagination import Page, newest_first
+from core.timeutil import in_range, range_reason
 
 LANGUAGES = ("en", "es")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # no look-alikes (0/O, 1/l/I)
@@ -141,6 +142,8 @@ class CampaignSpec(_Strict):
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:
                 raise ValueError(f"{name} needs a UTC offset")
+            if moment is not None and not in_range(moment):
+                raise ValueError(range_reason(name))
         if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
         return self
