@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,12 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from core import apikeys, campaigns, residents
 from core.db import Database
 from core.models import Deployment, Follow, Outbox, Resident, Role
-from core.settings import Settings
 from tests import builders
+from tests.builders import auth
 from tests.test_campaigns import spec
 
 ROLES = {"alice": Role.ORGANIZER, "bob": Role.ORGANIZER, "staff desk": Role.STAFF, "admin desk": Role.ADMIN}
@@ -30,16 +28,6 @@ def keys(db: Database) -> dict[str, str]:
         builders.districts(s)
         builders.demo_register(s)
         return {name: apikeys.create(s, role=role, principal=name)[1] for name, role in ROLES.items()}
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def created(client: TestClient, key: str, **overrides: Any) -> dict[str, Any]:

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from core import apikeys, residents
 from core.db import Database
 from core.models import AuditEvent, Follow, Outbox, Role
-from core.settings import Settings
 from tests import builders
 
 NEW = {"code": "LID-900", "name": "LiDAR counter, Maple Avenue", "technology": "lidar", "status": "pilot",
        "lat": 45.4907, "lon": -73.6395, "purposes": ["mobility"], "retention": 30, "personal_data": False,
        "pilot_start": "2026-11-01", "pilot_end": "2027-02-01"}
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
 
 
 @pytest.fixture

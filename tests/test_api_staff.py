@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from core import apikeys
 from core.db import Database
 from core.models import ApiKey, ConcernStatus, Outbox, Role
 from core.settings import Settings
 from tests import builders
+from tests.builders import auth
 
 TELEGRAM_ID = 31337000
 CHAT_ID = 99887766
@@ -24,16 +23,6 @@ CHAT_ID = 99887766
 def keys(db: Database) -> dict[str, str]:
     with db.transaction() as s:
         return {role.value: apikeys.create(s, role=role, principal=f"{role.value} desk")[1] for role in Role}
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
-
-
-def auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
 from core import apikeys
 from core.db import Database
 from core.models import ConcernEvent, Outbox, Resident, Role
-from core.settings import Settings
 from tests import builders
 
 
@@ -20,12 +16,6 @@ from tests import builders
 def staff(db: Database) -> dict[str, str]:
     with db.transaction() as s:
         return {"Authorization": f"Bearer {apikeys.create(s, role=Role.STAFF, principal='status desk')[1]}"}
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
 
 
 def _concern(db: Database, *, telegram_user_id: int, chat_id: int | None, active: bool = True) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,11 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from api.app import create_app
 from core import apikeys, residents, summaries
 from core.db import Database
 from core.models import Concern, ConcernKind, Role
-from core.settings import Settings
 from tests import builders
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -115,12 +112,6 @@ def test_lower_median_and_the_last_completed_week_in_the_city_zone() -> None:
     assert summaries.lower_median([5.0]) == 5.0
     assert summaries.last_completed_week(datetime(2026, 11, 23, 0, 30, tzinfo=UTC), ZoneInfo("America/Chicago")) \
         == "2026-W46"  # still Sunday evening in Chicago: the week before last is the last completed one
-
-
-@pytest.fixture
-def client(db: Database, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db)) as c:
-        yield c
 
 
 def test_summary_formats_over_http(client: TestClient, db: Database, data: dict[str, object]) -> None:
