@@ -81,7 +81,12 @@ class RejectNul:
         if scope["type"] == "http":
             raw = scope.get("raw_path") or scope.get("path", "").encode()
             if b"\x00" in unquote_to_bytes(raw) or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
-                await JSONResponse({"detail": "NUL characters are not accepted"}, 422)(scope, receive, send)
+                path = scope.get("path", "")
+                # Open311 clients expect Open311's own error list; everyone else the API's {"detail": ...}.
+                answer = (routes_open311.error_response(path, 400, "NUL characters are not accepted")
+                          if path.startswith("/open311/")
+                          else JSONResponse({"detail": "NUL characters are not accepted"}, 422))
+                await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

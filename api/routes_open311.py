@@ -58,6 +58,12 @@ def _respond(fmt: str, root: str, value: Any, status: int = 200) -> Response:
     return JSONResponse(value, status_code=status)
 
 
+def error_response(path: str, code: int, description: str) -> Response:
+    """An Open311 error for a request that never reached a route (in the path's format, JSON by default)."""
+    return _respond("xml" if path.endswith(".xml") else "json", "errors", [{"code": code, "description": description}],
+                    code)
+
+
 def _format(raw: str) -> str:
     if raw not in ("json", "xml"):
         raise Open311Error(400, "the format must be json or xml")

@@ -83,6 +83,7 @@ def test_requests_without_a_key_hide_text_and_snap_location(setup: tuple[TestCli
     ("/open311/v2/requests/C-ZZZZZ.json", {}, 404),
     ("/open311/v2/services/teleportation.json", {}, 404),
     ("/open311/v2/services.yaml", {}, 400),
+    ("/open311/v2/services.json", {"lang": "e\x00s"}, 400),  # refused before any route: still Open311's shape
 ])
 def test_errors_use_the_specifications_shape(setup: tuple[TestClient, dict[str, str], list[str]], path: str,
                                              params: dict[str, str], code: int) -> None:
