@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Invalid
 from core.models import Concern, Deployment, District, Label
+from core.suppression import hide
 from core.timeutil import check_in_range, week_bounds, week_of_date
 
 DIMENSIONS = ("category", "deployment", "district", "week", "language", "status", "label")
@@ -141,14 +142,23 @@ def whole_weeks(start: date | None, end: date | None) -> tuple[date | None, date
 
 def aggregate_public(session: Session, *, group_by: tuple[str, ...], min_group_size: int,
                      start: date | None = None, end: date | None = None) -> StatsResult:
-    """The public variant: whole ISO weeks, built only from (group, week) cells of at least min_group_size.
+    """The public variant: whole ISO weeks, one dimension (besides week) at a time, built from weekly cells.
 
-    Every figure is a sum over weekly cells that are themselves large enough, so no answer, nor the
-    difference of two answers over different periods, reveals a cell below the threshold.
+    Each week's cells of the one dimension partition that week's concerns. A cell below min_group_size is
+    hidden, and then the smallest shown cells of the same week until the hidden ones are at least two and hold
+    at least min_group_size together (complementary suppression), so the week's total (itself hidden below
+    min_group_size) minus the shown cells reveals no small cell. Every answer is a sum of shown weekly cells,
+    so neither an answer nor the difference of two answers (over other periods, or grouped by week alone)
+    reveals a hidden one. Combinations of dimensions are for staff: two partitions crossed would let a
+    reader rebuild a hidden cell from the margins.
     """
+    others = tuple(d for d in group_by if d != "week")
+    if len(others) > 1:
+        raise Invalid(f"public figures group by one dimension besides week at a time (got {', '.join(others)}); "
+                      "combinations need a staff key")
     _check_period(start, end)
     start, end = whole_weeks(start, end)
-    dims = group_by if "week" in group_by else (*group_by, "week")
+    dims = (*others, "week")
     keys = [_dimension_column(d).label(d) for d in dims]
     negative = func.sum(case((Concern.label == Label.NEGATIVE.value, 1), else_=0))
     query = _base_query(
@@ -157,16 +167,21 @@ def aggregate_public(session: Session, *, group_by: tuple[str, ...], min_group_s
          func.sum(Concern.feeling).label("sf"), func.count(Concern.feeling).label("nf")],
         dims, start, end,
     ).group_by(*keys)
+    weeks: dict[str, list[Any]] = defaultdict(list)
+    for row in session.execute(query):
+        weeks[row.week].append(row)
     totals: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0.0, 0, 0, 0, 0, 0])
     suppressed_cells = 0
-    for row in session.execute(query):
-        if row.n < min_group_size:
-            suppressed_cells += 1
-            continue
-        key = tuple(row[i] for i, d in enumerate(dims) if d in group_by)
-        acc = totals[key]
-        for i, value in enumerate((row.n, row.sp or 0.0, row.np, row.neg or 0, row.nl, row.sf or 0, row.nf)):
-            acc[i] += float(value)
+    for cells in weeks.values():
+        shown = hide([int(row.n) for row in cells], min_group_size)
+        for row, count in zip(cells, shown, strict=True):
+            if count is None:
+                suppressed_cells += 1
+                continue
+            key = tuple(row._mapping[d] for d in group_by)
+            acc = totals[key]
+            for i, value in enumerate((row.n, row.sp or 0.0, row.np, row.neg or 0, row.nl, row.sf or 0, row.nf)):
+                acc[i] += float(value)
     groups = [
         Group(key=dict(zip(group_by, key, strict=True)), count=int(acc[0]),
               mean_polarity=_round(acc[1] / acc[2]) if acc[2] else None,

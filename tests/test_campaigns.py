@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import campaigns, outbox, residents
-from core.campaigns.results import hide
 from core.db import Database
 from core.errors import Invalid, InvalidTransition, NotFound
 from core.models import (
@@ -26,6 +25,7 @@ from core.models import (
     Outbox,
     Resident,
 )
+from core.suppression import hide
 from tests import builders
 
 NOW = datetime(2026, 11, 10, 9, tzinfo=UTC)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from core import stats
+from core import apikeys, stats
 from core.db import Database
 from core.errors import Invalid
-from core.models import Concern
+from core.models import Concern, Role
 from tests import builders
+from tests.builders import auth
 
 MONDAY_W46 = datetime(2026, 11, 9, 10, tzinfo=UTC)
 MONDAY_W47 = datetime(2026, 11, 16, 10, tzinfo=UTC)
@@ -65,6 +68,72 @@ def test_public_figures_suppress_small_cells_and_cannot_be_differenced(db: Datab
     assert [(g.key, g.count) for g in first.groups] == [({"category": "privacy"}, 6)]
     assert both.suppressed == 2
     assert all(g.count >= 5 for g in both.groups)
+
+
+def test_public_week_totals_minus_a_breakdown_reveal_no_small_group(db: Database, client: TestClient) -> None:
+    # W46: 6 about privacy, 2 about noise. The week's total (8) is public; showing privacy's 6 would give
+    # noise's 2 away, so privacy is hidden with it.
+    _add(db, [(MONDAY_W46, "privacy", -0.1, "negative", None)] * 6 + [(MONDAY_W46, "noise", 0.0, "neutral", 3)] * 2)
+    weekly = client.get("/api/v1/stats", params={"group_by": "week"}).json()
+    assert [(g["key"], g["count"]) for g in weekly["groups"]] == [({"week": "2026-W46"}, 8)]
+    by_category = client.get("/api/v1/stats", params={"group_by": "category,week"}).json()
+    assert by_category == {"groups": [], "suppressed": 2}
+    staff = client.get("/api/v1/stats", params={"group_by": "category,week"}, headers=_staff(db)).json()
+    assert sorted(g["count"] for g in staff["groups"]) == [2, 6]
+
+
+def test_public_breakdowns_of_random_weeks_never_leave_one_small_remainder(db: Database, client: TestClient
+                                                                          ) -> None:
+    rng = random.Random(46)
+    categories = ["privacy", "noise", "cost", "safety", "equity"]
+    labels = ["negative", "neutral", "positive"]
+    rows = []
+    for week in range(6):
+        monday = MONDAY_W46 - timedelta(weeks=week)
+        for _ in range(rng.randint(3, 30)):
+            rows.append((monday, rng.choices(categories, weights=[8, 4, 2, 1, 1])[0], 0.0,
+                         rng.choices(labels, weights=[6, 3, 1])[0], None))
+    _add(db, rows)
+    staff_key = _staff(db)
+    totals = {g["key"]["week"]: g["count"]
+              for g in client.get("/api/v1/stats", params={"group_by": "week"}).json()["groups"]}
+    assert len(totals) >= 4 and all(n >= 5 for n in totals.values())
+    for dim in ("category", "label"):
+        params = {"group_by": f"{dim},week"}
+        public = client.get("/api/v1/stats", params=params).json()["groups"]
+        full = client.get("/api/v1/stats", params=params, headers=staff_key).json()["groups"]
+        shown = {(g["key"][dim], g["key"]["week"]): g["count"] for g in public}
+        weeks = {g["key"]["week"] for g in full}
+        for week in weeks:
+            hidden = [g["count"] for g in full if g["key"]["week"] == week and (g["key"][dim], week) not in shown]
+            shown_in_week = [n for (_, w), n in shown.items() if w == week]
+            if week not in totals:  # a week below 5 in all shows nothing, whichever way it is cut
+                assert not shown_in_week
+                continue
+            assert not hidden or (len(hidden) >= 2 and sum(hidden) >= 5), (dim, week, hidden)
+            # The public week total minus the shown cells is the hidden cells' sum, never one small cell.
+            assert totals[week] - sum(shown_in_week) == sum(hidden)
+        # Without week, each group is the sum of its shown weekly cells.
+        overall = client.get("/api/v1/stats", params={"group_by": dim}).json()["groups"]
+        for g in overall:
+            assert g["count"] == sum(n for (k, _), n in shown.items() if k == g["key"][dim])
+
+
+def test_public_figures_take_one_dimension_at_a_time(db: Database, client: TestClient) -> None:
+    _add(db, [(MONDAY_W46, "privacy", -0.1, "negative", None)] * 6)
+    refused = client.get("/api/v1/stats", params={"group_by": "category,label"})
+    assert refused.status_code == 422 and "staff" in refused.text
+    assert client.get("/api/v1/stats/trends", params={"group_by": "category,label"}).status_code == 422
+    staff = client.get("/api/v1/stats", params={"group_by": "category,label"}, headers=_staff(db))
+    assert staff.status_code == 200 and staff.json()["groups"][0]["count"] == 6
+    week_first = client.get("/api/v1/stats", params={"group_by": "week,category"}).json()
+    assert [g["key"] for g in week_first["groups"]] == [{"week": "2026-W46", "category": "privacy"}]
+
+
+def _staff(db: Database) -> dict[str, str]:
+    with db.transaction() as s:
+        key = apikeys.create(s, role=Role.STAFF, principal="stats desk")[1]
+    return auth(key)
 
 
 def test_public_periods_are_whole_iso_weeks() -> None:

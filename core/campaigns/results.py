@@ -33,6 +33,7 @@ from core.models import (
     Label,
     QuestionKind,
 )
+from core.suppression import hide
 
 DECIMALS = 4
 MAX_TEXTS = 200  # free-text answers listed per question in full results (latest first); the CSV has them all
@@ -99,19 +100,6 @@ def _texts_of(session: Session, campaign: Campaign, index: int) -> list[dict[str
     return [{"text": a.text or "", "language": a.language, "polarity": _round(a.polarity),
              "subjectivity": _round(a.subjectivity), "label": a.label, "category": a.category,
              "key_phrases": list(a.key_phrases or []), "flags": list(a.flags or [])} for a in rows]
-
-
-def hide(counts: list[int], minimum: int) -> list[int | None]:
-    """Complementary suppression of one partition: hide every cell below `minimum` (zeros may show), then hide
-    the smallest shown cells until at least two cells, together at least `minimum`, are hidden (or no
-    non-empty cell is left)."""
-    hidden = {i for i, c in enumerate(counts) if 0 < c < minimum}
-    if hidden:
-        # Zeros add nothing to the hidden total, so the cells hidden next are the smallest non-empty ones.
-        shown = sorted((c, i) for i, c in enumerate(counts) if i not in hidden and c > 0)
-        while shown and (len(hidden) < 2 or sum(counts[i] for i in hidden) < minimum):
-            hidden.add(shown.pop(0)[1])
-    return [None if i in hidden else c for i, c in enumerate(counts)]
 
 
 def _share(count: int | None, total: int | None) -> float | None:
