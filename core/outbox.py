@@ -257,7 +257,9 @@ def _concern_status(payload: dict[str, Any], language: str) -> Rendered:
 
 def _concern_merged(payload: dict[str, Any], language: str) -> Rendered:
     reference, into = payload["reference"], payload["into"]
-    if reference == into:
+    if payload.get("both"):
+        text = t(language, "outbox-merged-both", reference=_e(into), other=_e(payload["merged_with"]))
+    elif reference == into:
         text = t(language, "outbox-merged-survivor", reference=_e(reference), other=_e(payload["merged_with"]))
     else:
         text = t(language, "outbox-merged-duplicate", reference=_e(reference), into=_e(into))

@@ -239,13 +239,17 @@ def merge(session: Session, *, first: Concern, second: Concern, actor: str, now:
     # Concerns merged earlier into the duplicate follow it into the survivor, so one chain never forks.
     for earlier in session.scalars(select(Concern).where(Concern.merged_into_id == duplicate.id)):
         earlier.merged_into_id = survivor.id
-    for concern in (survivor, duplicate):
+    # One notice per resident: someone who raised both concerns hears once that they were joined.
+    both = survivor.resident_id is not None and survivor.resident_id == duplicate.resident_id
+    for concern in (survivor,) if both else (survivor, duplicate):
         resident = session.get(Resident, concern.resident_id) if concern.resident_id else None
         if resident is not None and resident.chat_id is not None and resident.active:
+            payload: dict[str, object] = {"reference": concern.reference, "merged_with": duplicate.reference,
+                                          "into": survivor.reference}
+            if both:
+                payload["both"] = True
             session.add(Outbox(resident_id=resident.id, kind="concern_merged", created_at=now, not_before=now,
-                               payload={"reference": concern.reference, "merged_with": duplicate.reference,
-                                        "into": survivor.reference},
-                               dedupe_key=f"merge:{duplicate.id}:{survivor.id}:r{resident.id}"))
+                               payload=payload, dedupe_key=f"merge:{duplicate.id}:{survivor.id}:r{resident.id}"))
     session.flush()
     return survivor, duplicate
 

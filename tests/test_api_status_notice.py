@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from core import apikeys
+from core import apikeys, outbox
 from core.db import Database
-from core.models import ConcernEvent, Outbox, Resident, Role
+from core.models import Concern, ConcernEvent, Outbox, Resident, Role
 from tests import builders
 
 
@@ -73,3 +73,19 @@ def test_a_merge_sends_its_own_notice_not_a_status_notice(client: TestClient, st
     with db.reading() as s:
         kinds = sorted(o.kind for o in s.scalars(select(Outbox)))
     assert kinds == ["concern_merged", "concern_merged"]
+
+
+def test_merging_two_concerns_of_one_resident_tells_them_once(client: TestClient, staff: dict[str, str],
+                                                              db: Database) -> None:
+    older = _concern(db, telegram_user_id=507, chat_id=607)
+    with db.transaction() as s:
+        resident = s.scalar(select(Resident).join(Concern, Concern.resident_id == Resident.id)
+                            .where(Concern.reference == older))
+        newer = builders.concern(s, "The same camera again, still filming the playground", resident=resident).reference
+    merged = client.post(f"/api/v1/concerns/{newer}/merge", json={"reference": older}, headers=staff)
+    assert merged.status_code == 200 and merged.json()["duplicate"] == newer
+    with db.reading() as s:
+        (notice,) = s.scalars(select(Outbox).where(Outbox.kind == "concern_merged"))
+    for language in ("en", "es"):
+        text = outbox.render(notice.kind, notice.payload, language).text
+        assert older in text and newer in text

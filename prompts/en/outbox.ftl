@@ -3,6 +3,7 @@ outbox-reply-header = Reply from the city about your concern { $reference }:
 outbox-status = Your concern { $reference } is now: { $status }.
 outbox-status-not-responsible = Your concern { $reference } is about something the city does not run. Who is responsible:
 outbox-merged-survivor = Your concern { $reference } is about the same thing as { $other }, so we joined them: you will hear about both here.
+outbox-merged-both = Your concerns { $reference } and { $other } are about the same thing, so we joined them: you will hear about both under { $reference }.
 outbox-merged-duplicate = Your concern { $reference } is about the same thing as { $into }, so we joined them: you will hear about it under { $into }.
 outbox-announcement-deployment = News from the city about { $code }, which you follow:
 outbox-announcement-district = News from the city about { $district }, a district you follow:

@@ -3,6 +3,7 @@ outbox-reply-header = Respuesta de la ciudad sobre tu inquietud { $reference }:
 outbox-status = Nuevo estado de tu inquietud { $reference }: { $status }.
 outbox-status-not-responsible = Tu inquietud { $reference } trata de algo que la ciudad no gestiona. Quién es responsable:
 outbox-merged-survivor = Tu inquietud { $reference } trata de lo mismo que { $other }, así que las hemos unido: recibirás noticias de ambas aquí.
+outbox-merged-both = Tus inquietudes { $reference } y { $other } tratan de lo mismo, así que las hemos unido: recibirás noticias de ambas bajo { $reference }.
 outbox-merged-duplicate = Tu inquietud { $reference } trata de lo mismo que { $into }, así que las hemos unido: recibirás noticias bajo { $into }.
 outbox-announcement-deployment = Noticias de la ciudad sobre { $code }, que sigues:
 outbox-announcement-district = Noticias de la ciudad sobre { $district }, un distrito que sigues:
