@@ -173,6 +173,15 @@ def test_followers_hear_14_and_3_days_before_a_pilot_ends_once_each(db: Database
     assert "CAM-001" in text and "dentro de 14 días" in text and "2026-12-21" in text
 
 
+def test_pilot_reminders_wait_for_the_morning(db: Database) -> None:
+    _pilot_with_followers(db, date(2026, 12, 21))
+    for local_hour in (20, 23, 3, 8):  # 20:00 and 23:00 on the 7th, 03:00 and 08:00 on the 8th, Madrid time
+        when = datetime(2026, 12, 7 if local_hour >= 20 else 8, local_hour - 1, tzinfo=UTC)
+        assert _run(db, "pilot-reminders", when).messages == [], local_hour
+    morning = _run(db, "pilot-reminders", datetime(2026, 12, 8, 8, tzinfo=UTC))  # 09:00 on the 8th
+    assert morning.counts["residents"] == 3 and {m.payload["days"] for m in morning.messages} == {13}
+
+
 def test_a_process_down_on_the_day_sends_only_the_reminder_still_due(db: Database) -> None:
     _pilot_with_followers(db, date(2026, 12, 21))
     late = _run(db, "pilot-reminders", datetime(2026, 12, 19, 10, tzinfo=UTC))  # 2 days left

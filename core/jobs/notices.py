@@ -51,7 +51,12 @@ class PilotEvent:
 
 
 def _pilot_events(session: Session, *, now: datetime, zone: ZoneInfo) -> list[PilotEvent]:
-    """Pilots ending within the widest threshold; each at the tightest threshold it has reached."""
+    """Pilots ending within the widest threshold; each at the tightest threshold it has reached.
+
+    None at night: a reminder held back then goes out from 09:00 local time.
+    """
+    if not _daytime(now, zone):
+        return []
     day = _reminder_day(now, zone)
     events = []
     for deployment in session.scalars(
