@@ -29,6 +29,12 @@ REASON_CHARS = 500  # Outbox.last_error
 INTERRUPTED = "interrupted while sending; not retried so it is never delivered twice"
 BLOCKED = "recipient blocked the bot"
 UNKNOWN_KIND = "unknown kind"
+NOTIFICATIONS_OFF = "the resident switched notifications off (or withdrew consent) after it was queued"
+# Notices a resident receives only while notifications are on; a row queued before they switched them off is
+# failed at claim rather than sent. Replies, status changes, merges and checks about their own concerns, and
+# the results of a campaign they answered, are not opt-in.
+OPT_IN_KINDS = frozenset({"announcement", "deployment_created", "deployment_changed", "pilot_reminder",
+                          "campaign_invitation", "campaign_reminder"})
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ def claim(session: Session, *, now: datetime | None = None, lease: timedelta = t
             unreachable[row.id] = "the resident has no chat id (erased or never shared)"
         elif not resident.active:
             unreachable[row.id] = "the resident is inactive"
+        elif row.kind in OPT_IN_KINDS and not (resident.notifications and resident.consent_at is not None):
+            unreachable[row.id] = NOTIFICATIONS_OFF
         else:
             claimed.append(Claimed(row.id, resident.chat_id, resident.language or DEFAULT_LANGUAGE, row.kind,
                                    dict(row.payload), row.attempts, expires_at, resident.id))
