@@ -37,11 +37,20 @@ def optional_principal(request: Request, database: Annotated[Database, Depends(g
     scheme, _, token = header.partition(" ")
     if scheme.lower() != BEARER or not token.strip():
         raise _unauthorized("use 'Authorization: Bearer <key>'")
+    principal = principal_for(request, database, token.strip())
+    if principal is None:
+        raise _unauthorized("invalid or revoked API key")
+    return principal
+
+
+def principal_for(request: Request, database: Database, token: str) -> Principal | None:
+    """The principal behind a presented key (None if it is unknown or revoked), counted against the key's rate
+    limit (HTTPException 429 once spent) and noted as used; every way of presenting a key goes through here."""
     with database.reading() as session:
-        key = apikeys.authenticate(session, token=token.strip())
+        key = apikeys.authenticate(session, token=token)
         found = (key.id, key.principal, Role(key.role), key) if key else None
     if found is None:
-        raise _unauthorized("invalid or revoked API key")
+        return None
     key_id, name, role, key = found
     key_limiter = getattr(request.app.state, "key_limiter", None)
     if key_limiter is not None:

@@ -8,12 +8,12 @@ from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from core import apikeys, concerns, open311
-from core.db import Database
+from api.auth import principal_for
+from core import concerns, open311
 from core.errors import DomainError, NotFound
 from core.models import Role
 from core.settings import Settings
@@ -26,10 +26,11 @@ ITEM = {"services": "service", "service_requests": "request", "errors": "error"}
 
 
 class Open311Error(Exception):
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.headers = headers
 
 
 def _xml(root: str, value: Any) -> bytes:
@@ -52,10 +53,12 @@ def _xml(root: str, value: Any) -> bytes:
     return bytes(ET.tostring(element, encoding="utf-8", xml_declaration=True))
 
 
-def _respond(fmt: str, root: str, value: Any, status: int = 200) -> Response:
+def _respond(fmt: str, root: str, value: Any, status: int = 200, headers: dict[str, str] | None = None
+             ) -> Response:
     if fmt == "xml":
-        return Response(_xml(root, value), status_code=status, media_type="text/xml; charset=utf-8")
-    return JSONResponse(value, status_code=status)
+        return Response(_xml(root, value), status_code=status, media_type="text/xml; charset=utf-8",
+                        headers=headers)
+    return JSONResponse(value, status_code=status, headers=headers)
 
 
 def error_response(path: str, code: int, description: str) -> Response:
@@ -75,23 +78,25 @@ def _handled(fmt_raw: str, root: str, produce: Callable[[str], Any], status: int
     try:
         return _respond(_format(fmt_raw), root, produce(fmt), status)
     except Open311Error as exc:
-        return _respond(fmt, "errors", [{"code": exc.code, "description": exc.description}], exc.code)
+        return _respond(fmt, "errors", [{"code": exc.code, "description": exc.description}], exc.code, exc.headers)
     except NotFound as exc:
         return _respond(fmt, "errors", [{"code": 404, "description": exc.reason}], 404)
     except DomainError as exc:
         return _respond(fmt, "errors", [{"code": 400, "description": exc.reason}], 400)
 
 
-def _role(database: Database, api_key: str | None) -> Role | None:
-    """The role behind an api_key; None without one; 403 for a key that is not valid."""
+def _role(request: Request, api_key: str | None) -> Role | None:
+    """The role behind an api_key (rate-limited and noted as used like a Bearer key); None without one; 403 for
+    a key that is not valid; 429 once the key's budget is spent."""
     if not api_key:
         return None
-    with database.reading() as session:
-        key = apikeys.authenticate(session, token=api_key.strip())
-        role = Role(key.role) if key else None
-    if role is None:
+    try:
+        principal = principal_for(request, request.app.state.database, api_key.strip())
+    except HTTPException as exc:
+        raise Open311Error(exc.status_code, str(exc.detail), dict(exc.headers or {})) from exc
+    if principal is None:
         raise Open311Error(403, "invalid api_key")
-    return role
+    return principal.role
 
 
 @router.get("/discovery.{format}", summary="Open311 discovery")
@@ -125,7 +130,7 @@ def list_requests(request: Request, format: str) -> Response:
     params = request.query_params
 
     def produce(_fmt: str) -> Any:
-        role = _role(request.app.state.database, params.get("api_key"))
+        role = _role(request, params.get("api_key"))
         query = open311.RequestQuery(
             ids=tuple(i for i in (params.get("service_request_id") or "").split(",") if i.strip()),
             service_code=params.get("service_code") or None,
@@ -142,7 +147,7 @@ def list_requests(request: Request, format: str) -> Response:
 @router.get("/requests/{service_request_id}.{format}", summary="One Open311 service request")
 def get_request(request: Request, service_request_id: str, format: str) -> Response:
     def produce(_fmt: str) -> Any:
-        role = _role(request.app.state.database, request.query_params.get("api_key"))
+        role = _role(request, request.query_params.get("api_key"))
         with request.app.state.database.reading() as session:
             found = open311.list_requests(session, query=open311.RequestQuery(ids=(service_request_id,)),
                                           with_text=role in (Role.STAFF, Role.ADMIN), language=None)
@@ -173,7 +178,7 @@ def _post(request: Request, format: str, body: bytes) -> Response:
             raise Open311Error(400, "the body must be application/x-www-form-urlencoded UTF-8") from exc
         if any("\x00" in v for v in fields.values()):
             raise Open311Error(400, "NUL characters are not accepted")
-        role = _role(request.app.state.database, fields.pop("api_key", None))
+        role = _role(request, fields.pop("api_key", None))
         if role not in (Role.STAFF, Role.ADMIN):
             raise Open311Error(403, "a staff or admin api_key is required to file requests")
         settings: Settings = request.app.state.settings

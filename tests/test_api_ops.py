@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from api.app import create_app
 from core import apikeys
 from core.db import Database
-from core.models import Role
+from core.models import ApiKey, Role
 from core.settings import Environment, Settings
 from tests.conftest import TEST_SECRET
 
@@ -38,6 +38,27 @@ def test_keys_are_limited_across_addresses(db: Database, database_url: str) -> N
         with TestClient(app, client=(address, 5000)) as client:
             codes.append(client.get("/api/v1/concerns", headers=headers).status_code)
     assert codes == [200, 200, 429]
+
+
+def test_an_open311_api_key_spends_the_same_budget_and_is_noted_as_used(db: Database, database_url: str) -> None:
+    with db.transaction() as s:
+        created, key = apikeys.create(s, role=Role.STAFF, principal="open311 desk")
+        key_id = created.id
+    app = create_app(_settings(database_url, api_rate_per_key="3/minute"), db)
+    with TestClient(app) as client:
+        assert client.get("/api/v1/concerns", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        codes = [client.get("/open311/v2/requests.json", params={"api_key": key}).status_code for _ in range(2)]
+        assert codes == [200, 200]
+        for fmt in ("json", "xml"):
+            refused = client.get(f"/open311/v2/requests.{fmt}", params={"api_key": key})
+            assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+            assert "rate limit" in refused.text and ("<errors>" in refused.text) == (fmt == "xml")
+        filed = client.post("/open311/v2/requests.json", data={"api_key": key, "service_code": "privacy",
+                                                                "description": "The camera films my garden."})
+        assert filed.status_code == 429 and filed.json()[0]["code"] == 429
+        assert client.get("/open311/v2/requests.json").status_code == 200  # without a key: the address budget
+    with db.reading() as s:
+        assert s.get(ApiKey, key_id).last_used_at is not None
 
 
 def test_metrics_and_request_ids(db: Database, database_url: str) -> None:
