@@ -3,8 +3,11 @@
 Rows are claimed in batches (committed as `sending`), at most one per chat and only when nothing older for that
 chat is unfinished, so each chat gets its messages in order across retries and several senders. Each row is
 sent, then marked in its own transaction, so a crash leaves at most the rows in flight undecided;
-`core.outbox.recover_interrupted` fails those later rather than risk a second copy. A pacer spaces sends at
-about 29 a second overall and one a second per chat (one every 3 s in groups), so bulk sends get no 429.
+`core.outbox.recover_interrupted` fails those later rather than risk a second copy. For the same reason a send
+that failed without an answer from Telegram is retried only when the request provably never left (no connection
+could be made or taken from the pool); after a read or write timeout or a dropped connection Telegram may have
+the message, so the row fails as "outcome unknown" instead. A pacer spaces sends at about 29 a second overall
+and one a second per chat (one every 3 s in groups), so bulk sends get no 429.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy.orm import Session
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import (
@@ -25,6 +29,7 @@ from telegram.error import (
     ChatMigrated,
     Forbidden,
     InvalidToken,
+    NetworkError,
     RetryAfter,
     TelegramError,
     TimedOut,
@@ -57,6 +62,11 @@ GLOBAL_RATE = 29.0  # messages a second overall: Telegram allows about 30 for bu
 PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
 GROUP_INTERVAL = 3.0  # groups and channels: about 20 messages a minute
 SENDER_CONNECTIONS = 8
+# The HTTP failures after which the request provably never reached Telegram: no connection was made, or none was
+# free in the pool. After any other (a read or write timeout, a connection dropped or a garbled answer while the
+# request was being written or answered) Telegram may have taken the message, so it is not sent again.
+NEVER_SENT = (httpx.PoolTimeout, httpx.ConnectTimeout, httpx.ConnectError)
+OUTCOME_UNKNOWN = "outcome unknown: {}; not resent to avoid a duplicate"
 
 
 class Pacer:
@@ -109,7 +119,8 @@ def sender_bot(settings: Settings, *, base_url: str | None = None) -> Bot:
 
 
 class OutboxSender:
-    """Deliver due outbox rows through a PTB Bot at Telegram's pace, retrying what Telegram asks to retry."""
+    """Deliver due outbox rows through a PTB Bot at Telegram's pace, retrying what Telegram asks to retry and
+    what provably never reached it."""
 
     def __init__(self, bot: Bot, database: Database, settings: Settings, *, batch_size: int = 50,
                  lease: timedelta = timedelta(minutes=2), send_timeout: float = 10.0,
@@ -215,9 +226,13 @@ class OutboxSender:
             # Nothing is wrong with the row: give it back untried and let the round end with an error.
             await self._db(outbox.release, outbox_ids=[row.id], not_before=self._clock())
             raise
-        except TimedOut as exc:
-            return await self._retry(row, self._backoff(row), _reason(exc) or "timed out", "timeout")
-        except TelegramError as exc:  # 5xx arrive as NetworkError; Conflict and other Telegram errors retry too
+        except NetworkError as exc:  # TimedOut too, and 5xx answers
+            unknown = _outcome_unknown(exc)
+            if unknown is not None:
+                return await self._fail(row, OUTCOME_UNKNOWN.format(unknown), log_reason=True)
+            cause = "timeout" if isinstance(exc, TimedOut) else type(exc).__name__
+            return await self._retry(row, self._backoff(row), _reason(exc) or "timed out", cause)
+        except TelegramError as exc:  # Conflict and other Telegram errors retry too
             return await self._retry(row, self._backoff(row), _reason(exc), type(exc).__name__)
         except Exception as exc:  # a bug or an unexpected library error: fail the row, keep the process alive
             log_unexpected(log, f"outbox {row.id} {row.kind}: %s while sending", exc)
@@ -238,10 +253,11 @@ class OutboxSender:
         log.warning("outbox %s %s: %s, failed after %s attempts", row.id, row.kind, cause, row.attempts)
         return "failed"
 
-    async def _fail(self, row: outbox.Claimed, reason: str) -> str:
+    async def _fail(self, row: outbox.Claimed, reason: str, *, log_reason: bool = False) -> str:
         await self._db(outbox.mark_failed, outbox_id=row.id, reason=reason)
-        # The reason stays in the database for staff: Telegram's may quote a fragment of the message.
-        log.warning("outbox %s %s: failed", row.id, row.kind)
+        # The reason stays in the database for staff: Telegram's may quote a fragment of the message. Only a
+        # reason of our own (log_reason) is logged.
+        log.warning("outbox %s %s: failed%s", row.id, row.kind, f", {reason}" if log_reason else "")
         return "failed"
 
     async def _read(self, service: Callable[..., T], **kwargs: Any) -> T:
@@ -261,6 +277,23 @@ class OutboxSender:
 
 def _render_stored(session: Session, *, kind: str, payload: dict[str, Any], language: str) -> outbox.Rendered:
     return outbox.render(kind, payload, language, session=session)
+
+
+def _outcome_unknown(exc: NetworkError) -> str | None:
+    """The failure's name when a send got no answer from Telegram after the request may have reached it; None when
+    Telegram answered (a 5xx: retried as any error answer) or the request provably never left (NEVER_SENT).
+
+    PTB's HTTPXRequest raises TimedOut or NetworkError `from` the httpx exception (PoolTimeout, ConnectTimeout,
+    ReadTimeout, WriteTimeout, ConnectError, RemoteProtocolError, ...), and BaseRequest a NetworkError "Unknown
+    error in HTTP implementation" from any other exception; an error answer is a NetworkError with no cause, or
+    one caused by the TelegramError of an unreadable body. A TimedOut with nothing below it proves nothing.
+    """
+    below = exc.__cause__ if exc.__cause__ is not None or exc.__suppress_context__ else exc.__context__
+    if below is None:
+        return type(exc).__name__ if isinstance(exc, TimedOut) else None
+    if isinstance(below, (TelegramError, NEVER_SENT)):
+        return None
+    return type(below).__name__
 
 
 def _reason(exc: TelegramError) -> str:

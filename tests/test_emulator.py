@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.emulator import Emulator, EmulatorServer, create_emulator_app
@@ -163,6 +163,25 @@ def test_ptb_raises_telegrams_errors(server: EmulatorServer, client: EmulatorCli
     asyncio.run(scenario())
     stats = client.stats()
     assert stats["errors"]["400"] >= 10 and stats["errors"]["403"] == 1 and stats["errors"]["502"] == 2
+
+
+def test_an_answer_delay_sends_the_message_but_answers_after_the_clients_timeout(
+        server: EmulatorServer, client: EmulatorClient) -> None:
+    client.say(RESIDENT, "hi")
+    client.fault("sendMessage", answer_delay=0.5, chat_id=RESIDENT)
+
+    async def scenario() -> None:
+        async with make_bot(server) as bot:
+            with pytest.raises(TimedOut) as late:
+                await bot.send_message(RESIDENT, "sent, answered late", read_timeout=0.1)
+            assert isinstance(late.value.__cause__, httpx.ReadTimeout)
+            await bot.send_message(RESIDENT, "next")  # the fault was used up
+
+    asyncio.run(scenario())
+    assert [m["plain"] for m in client.messages(RESIDENT) if m["from"] == "bot"] == ["sent, answered late", "next"]
+    with pytest.raises(EmulatorClientError) as refused:
+        client.fault("sendMessage", error_code=502, answer_delay=1)  # a refused call has no late answer
+    assert refused.value.status_code == 400
 
 
 def test_per_chat_bucket_answers_429_with_retry_after(server: EmulatorServer, client: EmulatorClient) -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from api.app import create_app
-from bot.emulator import EmulatorServer
+from bot.emulator import Emulator, EmulatorServer
 from bot.emulator_client import EmulatorClient, buttons
 from bot.sender import OutboxSender, SendReport
 from core import apikeys, outbox
@@ -154,22 +157,97 @@ def test_bad_gateway_twice_is_retried_with_backoff_then_delivered(server: Emulat
     assert _rows(db)[0].attempts == 3
 
 
-def test_a_timeout_is_retried_with_backoff(server: EmulatorServer, phone: EmulatorClient, db: Database,
-                                          fast: Settings) -> None:
+@pytest.mark.parametrize(("fault", "recorded"), [
+    ({"answer_delay": 0.5}, 1),  # sent, but answered after the client gave up
+    ({"delay": 0.5, "error_code": 502}, 0),  # slow and then refused: the sender cannot tell the two apart
+], ids=["answered-late", "slow-then-refused"])
+def test_a_send_that_timed_out_waiting_for_the_answer_is_failed_not_sent_again(
+        server: EmulatorServer, phone: EmulatorClient, db: Database, fast: Settings, fault: dict[str, Any],
+        recorded: int) -> None:
     phone.say(CHAT, "/start")
-    _queue(db, resident_id=_resident(db))
-    # Slow and then refused, so the emulator never delivers the timed-out attempt.
-    phone.fault("sendMessage", error_code=502, delay=1.0, times=1)
+    late, after = _queue(db, 2, resident_id=_resident(db))
+    phone.fault("sendMessage", times=1, **fault)
 
     async def body(bot: Bot) -> SendReport:
-        # Backoff for a first attempt is 2.5–5 s; scaled by 0.1 the row waits long enough to be seen queued.
-        sender = OutboxSender(bot, db, fast.model_copy(update={"pacing_scale": 0.1}), send_timeout=0.2)
+        sender = OutboxSender(bot, db, fast, send_timeout=0.2)
         first = await sender.run_once()
-        assert first.retried == 1 and "timed out" in (_rows(db)[0].last_error or "").lower()
-        return await _until(sender, lambda: _rows(db)[0].status == "delivered")
+        assert (first.delivered, first.retried, first.failed) == (0, 0, 1)
+        # The chat's next row goes on; the failed one is never claimed again.
+        return await _until(sender, lambda: _rows(db)[1].status == "delivered")
 
-    _with_bot(server, body)
-    assert _rows(db)[0].attempts == 2 and len(_bot_messages(phone)) == 1
+    report = _with_bot(server, body)
+    assert (report.delivered, report.retried, report.failed) == (1, 0, 0)
+    by_id = {r.id: r for r in _rows(db)}
+    assert (by_id[late].status, by_id[late].attempts, by_id[late].telegram_message_id) == ("failed", 1, None)
+    assert by_id[late].last_error == "outcome unknown: ReadTimeout; not resent to avoid a duplicate"
+    assert by_id[after].status == "delivered"
+    assert phone.stats()["calls"]["sendMessage"] == 2
+    assert [m["plain"].rsplit(" ", 1)[1] for m in _bot_messages(phone)] == ["0"] * recorded + ["1"]
+
+
+def test_a_connection_that_could_not_be_made_is_retried_and_delivered_once(db: Database, fast: Settings) -> None:
+    # A port nobody listens on yet: the request never leaves, so the row is safe to send again.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    [row_id] = _queue(db, resident_id=_resident(db))
+
+    async def main() -> SendReport:
+        bot = Bot(token="123:abc", base_url=f"http://127.0.0.1:{port}/bot")  # getMe would fail: not initialised
+        try:
+            sender = OutboxSender(bot, db, fast, send_timeout=0.5)
+            first = await sender.run_once()
+            assert (first.delivered, first.retried, first.failed) == (0, 1, 0)
+            [row] = _rows(db)
+            assert row.status == "queued" and "ConnectError" in (row.last_error or "")
+            with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000), port=port) as up, \
+                    EmulatorClient(up.base_url) as phone:
+                phone.say(CHAT, "/start")
+                await _until(sender, lambda: _rows(db)[0].status == "delivered")
+                assert len(_bot_messages(phone)) == 1 and phone.stats()["calls"]["sendMessage"] == 1
+            return first
+        finally:
+            await bot.shutdown()
+
+    asyncio.run(main())
+    [row] = _rows(db)
+    assert (row.id, row.status, row.attempts, row.last_error) == (row_id, "delivered", 2, None)
+
+
+@pytest.mark.parametrize(("failure", "unknown"), [
+    (httpx.PoolTimeout, None),
+    (httpx.ConnectTimeout, None),
+    (httpx.ConnectError, None),
+    (httpx.ReadTimeout, "ReadTimeout"),
+    (httpx.WriteTimeout, "WriteTimeout"),  # part of the request may have gone: as unknown as a read timeout
+    (httpx.ReadError, "ReadError"),
+    (httpx.WriteError, "WriteError"),
+    (httpx.RemoteProtocolError, "RemoteProtocolError"),
+    (OSError, "OSError"),  # below httpx: PTB's "Unknown error in HTTP implementation"
+])
+def test_only_a_request_that_never_left_is_sent_again(db: Database, fast: Settings, failure: type[Exception],
+                                                      unknown: str | None) -> None:
+    """PTB's own HTTPXRequest wraps what the HTTP transport raised; the sender decides from what is below."""
+    _queue(db, resident_id=_resident(db))
+
+    def transport(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/getMe"):  # the Bot's initialisation goes through
+            return httpx.Response(200, json={"ok": True, "result": {"id": 123, "is_bot": True,
+                                                                     "first_name": "CivicPulse", "username": "cp_bot"}})
+        raise failure("no answer") if issubclass(failure, OSError) else failure("no answer", request=request)
+
+    async def main() -> SendReport:
+        request = HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(transport)})
+        async with Bot(token="123:abc", request=request) as bot:
+            return await OutboxSender(bot, db, fast).run_once()
+
+    report = asyncio.run(main())
+    [row] = _rows(db)
+    if unknown is None:
+        assert (report.retried, row.status, row.attempts) == (1, "queued", 1)
+    else:
+        assert (report.failed, row.status, row.attempts) == (1, "failed", 1)
+        assert row.last_error == f"outcome unknown: {unknown}; not resent to avoid a duplicate"
 
 
 def test_server_errors_give_up_after_the_attempt_cap(server: EmulatorServer, phone: EmulatorClient, db: Database,

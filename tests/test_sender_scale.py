@@ -1,4 +1,4 @@
-"""Delivery at scale against the emulator: paced under Telegram's limits, exactly once and in order per chat, through
+"""Delivery at scale against the emulator: paced under Telegram's limits, at most once and in order per chat, through
 429s, 5xx, timeouts, blocks and two senders; the weekly digest's text, chart and document reach a staff chat."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_a_broadcast_is_paced_under_the_global_and_per_chat_limits_with_no_429(
 
 
 @pytest.mark.parametrize("senders", [1, 2])
-def test_429s_server_errors_timeouts_and_a_block_leave_every_row_delivered_once_in_order(
+def test_429s_server_errors_timeouts_and_a_block_leave_every_message_sent_once_in_order(
         db: Database, fast: Settings, database_url: str, senders: int) -> None:
     with EmulatorServer(Emulator(per_chat_rate=1000, per_chat_burst=1000)) as server, \
             EmulatorClient(server.base_url) as phone:
@@ -103,7 +103,9 @@ def test_429s_server_errors_timeouts_and_a_block_leave_every_row_delivered_once_
         phone.fault("sendMessage", error_code=429, retry_after=1, times=3)
         phone.fault("sendMessage", error_code=502, times=3)
         phone.fault("sendMessage", error_code=500, times=2)
-        phone.fault("sendMessage", error_code=502, delay=0.6, times=2)  # slow, then refused: a timeout
+        late = BASE_CHAT + 2
+        # Sent, but answered after the sender's timeout: failed as "outcome unknown", never sent twice.
+        phone.fault("sendMessage", answer_delay=0.6, times=2, chat_id=late)
 
         async def main() -> None:
             databases = [Database(database_url) for _ in range(senders)]
@@ -129,10 +131,12 @@ def test_429s_server_errors_timeouts_and_a_block_leave_every_row_delivered_once_
     rows = _rows(db)
     blocked_id = chats[blocked]
     assert {(r.status, r.last_error) for r in rows if r.resident_id == blocked_id} == {("failed", outbox.BLOCKED)}
-    delivered = [r for r in rows if r.resident_id != blocked_id]
-    assert {r.status for r in delivered} == {"delivered"} and len(delivered) == 40
+    unknown = [r for r in rows if r.status == "failed" and r.resident_id == chats[late]]
+    assert [r.last_error for r in unknown] == ["outcome unknown: ReadTimeout; not resent to avoid a duplicate"] * 2
+    delivered = [r for r in rows if r.resident_id != blocked_id and r not in unknown]
+    assert {r.status for r in delivered} == {"delivered"} and len(delivered) == 38
     # Every attempt was one call, every refused call was retried, and nothing was sent twice.
-    assert sum(r.attempts for r in rows) == stats["calls"]["sendMessage"] >= 40 + 10
+    assert sum(r.attempts for r in rows) == stats["calls"]["sendMessage"] >= 40 + 8
     assert stats["messages_sent"] == 40
 
 

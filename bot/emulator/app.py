@@ -233,8 +233,12 @@ async def post_fault(request: Request) -> Response:
         method = str(body.get("method") or "*").lower()
         code = body.get("error_code")
         delay = body.get("delay")
-        if code is None and delay is None:
-            raise control.ControlError("give error_code or delay")
+        answer_delay = body.get("answer_delay")
+        if code is None and delay is None and answer_delay is None:
+            raise control.ControlError("give error_code, delay or answer_delay")
+        if code is not None and answer_delay is not None:
+            raise control.ControlError("answer_delay delays the answer of a method that ran: give it without "
+                                       "error_code")
         if code is not None and int(code) not in FAULT_CODES:
             raise control.ControlError(f"error_code must be one of {FAULT_CODES}")
         fault = Fault(method=method, error_code=int(code) if code is not None else None,
@@ -242,11 +246,12 @@ async def post_fault(request: Request) -> Response:
                       retry_after=int(body["retry_after"]) if body.get("retry_after") is not None else None,
                       times=int(body.get("times", 1)),
                       chat_id=int(body["chat_id"]) if body.get("chat_id") is not None else None,
-                      delay=float(delay) if delay is not None else None)
+                      delay=float(delay) if delay is not None else None,
+                      answer_delay=float(answer_delay) if answer_delay is not None else None)
     except control.ControlError as exc:
         return _detail(str(exc))
     except (TypeError, ValueError):
-        return _detail("error_code, retry_after, times, chat_id and delay must be numbers")
+        return _detail("error_code, retry_after, times, chat_id, delay and answer_delay must be numbers")
     emulator.faults.append(fault)
     return JSONResponse({"faults": len(emulator.faults)})
 

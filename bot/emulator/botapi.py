@@ -113,7 +113,11 @@ async def call(emulator: Emulator, name: str, params: Params) -> Any:
             await asyncio.sleep(fault.delay)
         if fault.error_code:
             raise _fault_error(fault.error_code, fault.description, fault.retry_after)
-    return await handler(emulator, params)
+    result = await handler(emulator, params)
+    if fault is not None and fault.answer_delay:
+        # Done, but answered late: a client that times out meanwhile cannot know its message went out.
+        await asyncio.sleep(fault.answer_delay)
+    return result
 
 
 def _fault_error(code: int, description: str | None, retry_after: int | None) -> BotApiError:

@@ -140,7 +140,8 @@ class Fault:
     retry_after: int | None
     times: int
     chat_id: int | None = None
-    delay: float | None = None
+    delay: float | None = None  # seconds to wait before the method runs
+    answer_delay: float | None = None  # seconds to hold the answer after the method ran (its message is recorded)
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         return self.method in ("*", method) and (self.chat_id is None or self.chat_id == chat_id)
