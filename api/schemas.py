@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
 
 from core import timeutil
+from core.deployments import MAX_LENGTHS, MAX_RETENTION_DAYS, MAX_TERM_LENGTH, MAX_TERMS
 
 D = TypeVar("D", bound=date)
 
@@ -85,67 +86,61 @@ FromDate = Annotated[date, AfterValidator(_in_range("from"))]
 ToDate = Annotated[date, AfterValidator(_in_range("to"))]
 
 
-class DeploymentIn(BaseModel):
+# The limits are the register's own (core.deployments): a record this schema accepts is one core accepts.
+Terms = Annotated[list[Annotated[str, Field(max_length=MAX_TERM_LENGTH)]], Field(max_length=MAX_TERMS)]
+Name = Annotated[Clean, Field(min_length=1, max_length=MAX_LENGTHS["name"])]
+Retention = Annotated[int, Field(ge=0, le=MAX_RETENTION_DAYS)] | Literal["none", "unknown"]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class _DeploymentOptional(BaseModel):
+    """The fields a record may leave out, alike when it is created and when it is changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Annotated[Clean, Field(max_length=MAX_LENGTHS["description"])] | None = None
+    purposes: Terms | None = None
+    data_types: Terms | None = None
+    processing: Terms | None = None
+    access: Terms | None = None
+    storage: Terms | None = None
+    personal_data: bool | None = None
+    legal_basis: Annotated[Clean, Field(max_length=MAX_LENGTHS["legal_basis"])] | None = None
+    privacy_url: Annotated[Clean, Field(max_length=MAX_LENGTHS["privacy_url"])] | None = None
+    info_url: Annotated[Clean, Field(max_length=MAX_LENGTHS["info_url"])] | None = None
+    accountable_org: Annotated[Clean, Field(max_length=MAX_LENGTHS["accountable_org"])] | None = None
+    accountable_contact: Annotated[Clean, Field(max_length=MAX_LENGTHS["accountable_contact"])] | None = None
+    vendor: Annotated[Clean, Field(max_length=MAX_LENGTHS["vendor"])] | None = None
+    pilot_start: BoundedDate | None = None
+    pilot_end: BoundedDate | None = None
+    district: Annotated[str, Field(max_length=MAX_LENGTHS["district"])] | None = None
+    area: dict[str, Any] | None = None
+
+
+class DeploymentIn(_DeploymentOptional):
     """A register record in the exchange shape (the GeoJSON properties); 'unknown' is a real value."""
 
-    model_config = ConfigDict(extra="forbid")
-
     code: Annotated[str, Field(max_length=32, examples=["AQ-017"])]
-    name: Annotated[Clean, Field(min_length=1, max_length=200)]
-    description: Annotated[Clean, Field(max_length=4000)] | None = None
-    technology: Annotated[str, Field(max_length=64, examples=["air_quality"])]
-    purposes: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    data_types: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    processing: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    access: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    storage: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    retention: Annotated[int, Field(ge=0, le=36500)] | Literal["none", "unknown"] = "unknown"
-    personal_data: bool | None = None
-    legal_basis: Annotated[Clean, Field(max_length=500)] | None = None
-    privacy_url: Annotated[Clean, Field(max_length=500)] | None = None
-    info_url: Annotated[Clean, Field(max_length=500)] | None = None
-    accountable_org: Annotated[Clean, Field(max_length=200)] | None = None
-    accountable_contact: Annotated[Clean, Field(max_length=200)] | None = None
-    vendor: Annotated[Clean, Field(max_length=200)] | None = None
+    name: Name
+    technology: Annotated[str, Field(max_length=MAX_LENGTHS["technology"], examples=["air_quality"])]
+    retention: Retention = "unknown"
     status: str = Field(examples=["pilot"])
-    pilot_start: BoundedDate | None = None
-    pilot_end: BoundedDate | None = None
-    district: Annotated[str, Field(max_length=64)] | None = None
     mobile: bool = False
-    area: dict[str, Any] | None = None
-    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    lat: Latitude
+    lon: Longitude
 
 
-class DeploymentPatch(BaseModel):
+class DeploymentPatch(_DeploymentOptional):
     """Some fields of a record; the others keep their values."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[Clean, Field(min_length=1, max_length=200)] | None = None
-    description: Annotated[Clean, Field(max_length=4000)] | None = None
-    technology: Annotated[str, Field(max_length=64)] | None = None
-    purposes: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    data_types: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    processing: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    access: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    storage: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=30)] | None = None
-    retention: Annotated[int, Field(ge=0, le=36500)] | Literal["none", "unknown"] | None = None
-    personal_data: bool | None = None
-    legal_basis: Annotated[Clean, Field(max_length=500)] | None = None
-    privacy_url: Annotated[Clean, Field(max_length=500)] | None = None
-    info_url: Annotated[Clean, Field(max_length=500)] | None = None
-    accountable_org: Annotated[Clean, Field(max_length=200)] | None = None
-    accountable_contact: Annotated[Clean, Field(max_length=200)] | None = None
-    vendor: Annotated[Clean, Field(max_length=200)] | None = None
+    name: Name | None = None
+    technology: Annotated[str, Field(max_length=MAX_LENGTHS["technology"])] | None = None
+    retention: Retention | None = None
     status: str | None = None
-    pilot_start: BoundedDate | None = None
-    pilot_end: BoundedDate | None = None
-    district: Annotated[str, Field(max_length=64)] | None = None
     mobile: bool | None = None
-    area: dict[str, Any] | None = None
-    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | None = None
-    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
 
 
 class VersionOut(BaseModel):

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
 from shapely.geometry import shape
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import String, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from core import versions
 from core.errors import Invalid, NotFound
 from core.geo import Box, DistrictIndex, bounding_box, haversine_m, valid_point
-from core.models import Deployment, DeploymentStatus, District, utcnow
+from core.models import Base, Deployment, DeploymentStatus, District, utcnow
 from core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from core.timeutil import in_range, range_reason
 from core.vocab import vocabularies
@@ -35,6 +35,29 @@ RECORD_FIELDS = (
 )
 MAX_NEARBY_RADIUS_M = 50_000
 MAX_NEARBY_LIMIT = 50
+
+
+def _length(model: type[Base], column: str) -> int:
+    kind = model.__table__.c[column].type
+    if not isinstance(kind, String) or kind.length is None:
+        raise TypeError(f"{model.__tablename__}.{column} has no length")
+    return kind.length
+
+
+# The most characters each text field holds: its column's length (core.models), so PostgreSQL never refuses a
+# record that passed; the description (a Text column) has the register's own limit. Every text refuses NUL.
+MAX_LENGTHS: dict[str, int] = {
+    **{name: _length(Deployment, name) for name in (
+        "name", "technology", "legal_basis", "privacy_url", "info_url", "accountable_org", "accountable_contact",
+        "vendor")},
+    "description": 4000,
+    "district": _length(District, "slug"),
+}
+MAX_TERMS = 30  # terms in one list field (purposes, data_types...), each one a vocabulary id
+MAX_TERM_LENGTH = 64
+MAX_RETENTION_DAYS = 36_500
+# Coordinates nest this deep down to numbers: rings of positions, and polygons of those.
+AREA_DEPTH = {"Polygon": 3, "MultiPolygon": 4}
 
 
 def normalize_code(raw: str) -> str | None:
@@ -76,6 +99,18 @@ class DeploymentRecord(BaseModel):
     lat: float
     lon: float
 
+    @field_validator(*MAX_LENGTHS)
+    @classmethod
+    def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if "\x00" in value:
+            raise ValueError("NUL characters are not accepted")
+        limit = MAX_LENGTHS[str(info.field_name)]
+        if len(value) > limit:
+            raise ValueError(f"at most {limit} characters, this one has {len(value)}")
+        return value
+
     @field_validator("code")
     @classmethod
     def _code(cls, value: str) -> str:
@@ -87,8 +122,8 @@ class DeploymentRecord(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not value or len(value) > 200:
-            raise ValueError("name is required and at most 200 characters")
+        if not value:
+            raise ValueError("name is required")
         return value
 
     @field_validator("technology")
@@ -100,10 +135,14 @@ class DeploymentRecord(BaseModel):
 
     @field_validator("purposes", "data_types", "processing", "access", "storage")
     @classmethod
-    def _terms(cls, value: list[str] | None, info: Any) -> list[str] | None:
+    def _terms(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
         if value is None:
             return None
-        vocabulary = vocabularies().ids(LIST_FIELDS[info.field_name])
+        if len(value) > MAX_TERMS:
+            raise ValueError(f"at most {MAX_TERMS} terms, this one has {len(value)}")
+        if any(len(v) > MAX_TERM_LENGTH for v in value):
+            raise ValueError(f"terms are at most {MAX_TERM_LENGTH} characters")
+        vocabulary = vocabularies().ids(LIST_FIELDS[str(info.field_name)])
         unknown = [v for v in value if v not in vocabulary]
         if unknown:
             raise ValueError(f"unknown {info.field_name} {', '.join(map(repr, unknown))}")
@@ -112,8 +151,8 @@ class DeploymentRecord(BaseModel):
     @field_validator("retention_days")
     @classmethod
     def _retention(cls, value: int | None) -> int | None:
-        if value is not None and not 0 <= value <= 36_500:
-            raise ValueError("retention must be 0 to 36500 days, 'none' or 'unknown'")
+        if value is not None and not 0 <= value <= MAX_RETENTION_DAYS:
+            raise ValueError(f"retention must be 0 to {MAX_RETENTION_DAYS} days, 'none' or 'unknown'")
         return value
 
     @field_validator("privacy_url", "info_url")
@@ -135,14 +174,18 @@ class DeploymentRecord(BaseModel):
     def _area(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        if value.get("type") not in ("Polygon", "MultiPolygon"):
+        kind = value.get("type")
+        if not isinstance(kind, str) or kind not in AREA_DEPTH:
             raise ValueError("area must be a GeoJSON Polygon or MultiPolygon")
+        area = {"type": kind, "coordinates": value.get("coordinates")}  # other members are not kept
+        if not _nested_numbers(area["coordinates"], AREA_DEPTH[kind]):
+            raise ValueError(f"area coordinates must be {AREA_DEPTH[kind]} levels of lists down to finite numbers")
         try:
-            if not shape(value).is_valid:
+            if not shape(area).is_valid:
                 raise ValueError("area is not a valid polygon")
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
             raise ValueError("area is not a valid GeoJSON geometry") from exc
-        return value
+        return area
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentRecord:
@@ -156,6 +199,16 @@ class DeploymentRecord(BaseModel):
         if self.pilot_start and self.pilot_end and self.pilot_end < self.pilot_start:
             raise ValueError("pilot_end is before pilot_start")
         return self
+
+
+def _nested_numbers(value: Any, depth: int) -> bool:
+    """Whether value is lists nested `depth` deep whose innermost items are all finite numbers."""
+    level = [value]
+    for _ in range(depth):
+        if not all(isinstance(item, list) for item in level):
+            return False
+        level = [inner for item in level for inner in item]
+    return all(isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in level)
 
 
 def _error_text(exc: ValidationError) -> str:
@@ -291,6 +344,10 @@ def upsert(session: Session, *, record: DeploymentRecord, actor: str, districts:
     return deployment, created, changed
 
 
+def _printable(text_: str) -> str:
+    return text_.encode("utf-8", "replace").decode("utf-8")
+
+
 @dataclass
 class ImportReport:
     created: int = 0
@@ -301,6 +358,11 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    def reject(self, line: int, code: str, reason: str) -> None:
+        """Note a bad row; what it echoes of the file is cut short and made printable (a JSON escape can hold
+        an unpaired surrogate, which neither a terminal nor a JSON answer can carry)."""
+        self.rejected.append((line, _printable(code[:40]), _printable(reason)))
 
     def lines(self) -> list[str]:
         out = [f"line {line}: rejected {code or '(no code)'}: {reason}" for line, code, reason in self.rejected]
@@ -318,17 +380,17 @@ def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any] | I
     good: list[DeploymentRecord] = []
     for line, raw in rows:
         if isinstance(raw, Invalid):
-            report.rejected.append((line, "", raw.reason))
+            report.reject(line, "", raw.reason)
             continue
         code = str(raw.get("code") or "").strip()
         try:
             record = parse_record(raw)
             districts.resolve(record)
         except Invalid as exc:
-            report.rejected.append((line, code, exc.reason))
+            report.reject(line, code, exc.reason)
             continue
         if record.code in seen:
-            report.rejected.append((line, record.code, f"duplicate code, first on line {seen[record.code]}"))
+            report.reject(line, record.code, f"duplicate code, first on line {seen[record.code]}")
             continue
         seen[record.code] = line
         good.append(record)

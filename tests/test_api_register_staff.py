@@ -86,6 +86,71 @@ def test_bad_records_get_422_with_a_reason(client: TestClient, staff: dict[str, 
     assert response.status_code == 422 and reason in str(response.json()["detail"])
 
 
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"vendor": "v" * 201}, "vendor"), ({"accountable_contact": "c" * 201}, "accountable_contact"),
+    ({"info_url": "https://example.org/" + "i" * 481}, "info_url"), ({"description": "d" * 4001}, "description"),
+    ({"name": "n" * 201}, "name"), ({"legal_basis": "b\x00"}, "legal_basis"), ({"purposes": ["x" * 65]}, "purposes"),
+])
+def test_over_long_or_nul_values_get_422_naming_the_field(client: TestClient, staff: dict[str, str],
+                                                          change: dict[str, object], field: str) -> None:
+    h = {"Authorization": staff["staff"]}
+    created = client.post("/api/v1/deployments", json={**NEW, **change}, headers=h)
+    assert created.status_code == 422 and created.json()["detail"][0]["loc"][-2:] in (["body", field], [field, 0])
+    assert client.post("/api/v1/deployments", json=NEW, headers=h).status_code == 201
+    changed = client.patch("/api/v1/deployments/LID-900", json=change, headers=h)
+    assert changed.status_code == 422 and field in str(changed.json()["detail"])
+
+
+def test_bulk_import_reports_over_long_and_nul_values_by_line(client: TestClient, staff: dict[str, str]) -> None:
+    import json
+
+    h = {"Authorization": staff["staff"], "Content-Type": "application/geo+json"}
+    changes: list[dict[str, object]] = [
+        {"vendor": "v" * 201}, {"name": "Kerb\x00side"}, {"vendor": "Acme"},
+        {"privacy_url": "https://example.org/" + "p" * 481}, {"data_types": ["x" * 65]},
+        {"accountable_org": "Office\x00"}]
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-73.63, 45.49]},
+                 "properties": {"code": f"AQ-{821 + i}", "name": "Kerbside sensor", "technology": "air_quality",
+                                "status": "active"} | change}
+                for i, change in enumerate(changes)]
+    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    response = client.post("/api/v1/deployments.geojson", content=body, headers=h)
+    assert response.status_code == 200
+    report = response.json()
+    assert (report["created"], report["updated"]) == (1, 0)
+    assert [(r["line"], r["code"], r["reason"]) for r in report["rejected"]] == [
+        (1, "AQ-821", "vendor: at most 200 characters, this one has 201"),
+        (2, "AQ-822", "name: NUL characters are not accepted"),
+        (4, "AQ-824", "privacy_url: at most 500 characters, this one has 501"),
+        (5, "AQ-825", "data_types: terms are at most 64 characters"),
+        (6, "AQ-826", "accountable_org: NUL characters are not accepted"),
+    ]
+    assert client.get("/api/v1/deployments/AQ-823").json()["vendor"] == "Acme"
+    assert client.get("/api/v1/deployments/AQ-821").status_code == 404
+    csv_body = ("code,name,technology,status,lat,lon,vendor,description\n"
+                f"AQ-831,Good one,air_quality,active,45.49,-73.63,{'v' * 200},{'d' * 4000}\n"
+                f"AQ-832,Long vendor,air_quality,active,45.49,-73.63,{'v' * 201},\n")
+    report = client.post("/api/v1/deployments.csv", content=csv_body.encode(),
+                         headers={**h, "Content-Type": "text/csv"}).json()
+    assert report["created"] == 1
+    assert report["rejected"] == [{"line": 3, "code": "AQ-832",
+                                   "reason": "vendor: at most 200 characters, this one has 201"}]
+    assert len(client.get("/api/v1/deployments/AQ-831").json()["vendor"]) == 200
+
+
+def test_an_area_keeps_its_geometry_only_and_finite_numbers(client: TestClient, staff: dict[str, str]) -> None:
+    h = {"Authorization": staff["staff"], "Content-Type": "application/json"}
+    ring = "[[-73.64,45.49],[-73.63,45.49],[-73.63,45.50],[-73.64,45.49]]"
+    body = (f'{{"code":"AV-900","name":"Survey van","technology":"lidar","status":"pilot","lat":45.49,"lon":-73.63,'
+            f'"mobile":true,"area":{{"type":"Polygon","coordinates":[{ring}],"note":NaN}}}}')
+    created = client.post("/api/v1/deployments", content=body.encode(), headers=h)
+    assert created.status_code == 201 and set(created.json()["area"]) == {"type", "coordinates"}
+    strings = {"type": "Polygon", "coordinates": [[["-73.64", 45.49], [-73.63, 45.49], [-73.63, 45.5],
+                                                   ["-73.64", 45.49]]]}
+    changed = client.patch("/api/v1/deployments/AV-900", json={"area": strings}, headers=h)
+    assert changed.status_code == 422 and "area coordinates must be" in changed.json()["detail"]
+
 def test_only_staff_write_the_register(client: TestClient, staff: dict[str, str]) -> None:
     assert client.post("/api/v1/deployments", json=NEW).status_code == 401
     organizer = {"Authorization": staff["organizer"]}

@@ -74,6 +74,42 @@ def test_import_export_and_keys(tmp_path: Path, database_url: str) -> None:
     assert actions == ["deployment.import", "apikey.create"]  # command-line writes are audited too
 
 
+
+def test_import_reports_over_long_and_nul_values_and_keeps_the_good_rows(tmp_path: Path, database_url: str) -> None:
+    def feature(code: str, **properties: object) -> dict[str, object]:
+        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-73.63, 45.49]},
+                "properties": {"code": code, "name": "Kerbside sensor", "technology": "air_quality",
+                               "status": "active", **properties}}
+
+    geojson = tmp_path / f"{'r' * 220}.geojson"  # a name longer than the audit log keeps
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        feature("AQ-701", vendor="v" * 201), feature("AQ-702", name="Kerb\x00side"), feature("AQ-703", vendor="Acme"),
+        feature("AQ-704", description="d" * 4001), feature("AQ-705", purposes=["public_health\x00"]),
+    ]}))
+    report = run("deployments", "import", str(geojson), cwd=tmp_path, url=database_url)
+    assert report.returncode == 1 and report.stderr == ""
+    assert report.stdout.splitlines() == [
+        "line 1: rejected AQ-701: vendor: at most 200 characters, this one has 201",
+        "line 2: rejected AQ-702: name: NUL characters are not accepted",
+        "line 4: rejected AQ-704: description: at most 4000 characters, this one has 4001",
+        "line 5: rejected AQ-705: purposes: unknown purposes 'public_health\\x00'",
+        "1 created, 0 updated, 0 unchanged, 4 rejected",
+    ]
+    csv_file = tmp_path / "register.csv"
+    csv_file.write_text("code,name,technology,status,lat,lon,accountable_org,legal_basis\n"
+                        f"AQ-711,Good one,air_quality,active,45.49,-73.63,{'o' * 201},\n"
+                        f"AQ-712,Good two,air_quality,active,45.49,-73.63,Environment Office,{'b' * 500}\n")
+    report = run("deployments", "import", str(csv_file), cwd=tmp_path, url=database_url)
+    assert report.returncode == 1 and report.stderr == ""
+    assert report.stdout.splitlines() == [
+        "line 2: rejected AQ-711: accountable_org: at most 200 characters, this one has 201",
+        "1 created, 0 updated, 0 unchanged, 1 rejected",
+    ]
+    exported = run("deployments", "export", "--format", "geojson", cwd=tmp_path, url=database_url)
+    records = {f["properties"]["code"]: f["properties"] for f in json.loads(exported.stdout)["features"]}
+    assert set(records) == {"AQ-703", "AQ-712"}
+    assert records["AQ-703"]["vendor"] == "Acme" and len(records["AQ-712"]["legal_basis"]) == 500
+
 def test_production_refuses_to_start_without_secrets(tmp_path: Path, database_url: str) -> None:
     env = {**os.environ, "CIVICPULSE_ENVIRONMENT": "production", "CIVICPULSE_DATABASE_URL": database_url,
            "PYTHONPATH": str(ROOT)}

@@ -35,11 +35,51 @@ def test_unknown_is_a_real_value() -> None:
     ({"retention": "forever"}, "retention"),
     ({"pilot_start": "2026-05-01", "pilot_end": "2026-04-01"}, "pilot_end is before"),
     ({"lat": float("nan")}, "finite"),
+    ({"vendor": "v" * 201}, "vendor: at most 200 characters, this one has 201"),
+    ({"legal_basis": "b" * 501}, "legal_basis: at most 500 characters"),
+    ({"technology": "t" * 65}, "technology: at most 64 characters"),
+    ({"district": "d" * 65}, "district: at most 64 characters"),
+    ({"name": "Air\x00sensor"}, "name: NUL characters are not accepted"),
+    ({"description": "\x00"}, "description: NUL characters are not accepted"),
+    ({"info_url": "https://example.org/\x00"}, "info_url: NUL characters are not accepted"),
+    ({"storage": ["cloud"] * 31}, "storage: at most 30 terms"),
+    ({"access": ["x" * 65]}, "access: terms are at most 64 characters"),
+    ({"area": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, float("inf")], [0, 0]]]}}, "finite numbers"),
+    ({"area": {"type": ["Polygon"]}}, "area must be a GeoJSON Polygon"),
 ])
 def test_bad_records_are_rejected_with_a_reason(change: dict[str, object], reason: str) -> None:
     with pytest.raises(Invalid) as caught:
         parse_record({**GOOD, **change})
     assert reason in caught.value.reason
+
+
+def test_every_text_column_is_limited_by_the_record() -> None:
+    from sqlalchemy import String
+
+    from core.deployments import MAX_LENGTHS
+    from core.models import Deployment
+
+    texts = {c.name: c.type.length for c in Deployment.__table__.columns
+             if isinstance(c.type, String) and c.name not in ("code", "status")}  # a pattern, an enum
+    assert set(texts) <= set(MAX_LENGTHS)  # every text column, Text ones (description) included
+    assert all(MAX_LENGTHS[name] == length for name, length in texts.items() if length)
+    assert parse_record({**GOOD, "vendor": "v" * 200, "description": "d" * 4000}).vendor == "v" * 200
+
+
+def test_rejections_echo_what_a_report_can_carry(db: Database) -> None:
+    area = {"type": "Polygon", "coordinates": [[[-73.64, 45.49], [-73.63, 45.49], [-73.63, 45.5], [-73.64, 45.49]]],
+            "note": float("nan")}  # a member PostgreSQL's JSON cannot hold
+    rows: list[tuple[int, dict[str, object] | Invalid]] = [
+        (1, {**GOOD, "code": "\ud800" + "A" * 100}),  # an unpaired surrogate, as a JSON escape can give
+        (2, {**GOOD, "code": "AV-001", "mobile": True, "area": area}),
+    ]
+    with db.transaction() as s:
+        report = import_records(s, rows=rows, actor="test")
+    (line, code, reason), = report.rejected
+    assert (line, code, report.created) == (1, "?" + "A" * 39, 1) and reason.startswith("code: ")
+    "\n".join(report.lines()).encode("utf-8")
+    with db.reading() as s:
+        assert set(get_by_code(s, code="AV-001").area or {}) == {"type", "coordinates"}
 
 
 def test_codes_are_found_in_any_case_with_or_without_dash(db: Database) -> None:
