@@ -99,7 +99,7 @@ def from_csv_row(row: dict[str, str | None]) -> dict[str, Any]:
         elif key == "area":
             try:
                 out[key] = json.loads(value) if value else None
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
                 raise Invalid("area: not valid GeoJSON") from exc
         else:
             out[key] = value or None
@@ -141,6 +141,8 @@ def read_geojson(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
         data = json.loads(text)
     except ValueError as exc:
         raise Invalid(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise Invalid("not valid JSON: nested too deeply") from exc
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(
             data.get("features"), list):
         raise Invalid("expected a GeoJSON FeatureCollection")

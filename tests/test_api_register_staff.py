@@ -183,3 +183,14 @@ def test_geojson_import_takes_the_file_as_sent(client: TestClient, staff: dict[s
                          headers={"Authorization": staff["staff"], "Content-Type": "application/geo+json"}).json()
     assert report["created"] == 1 and report["rejected"][0]["line"] == 2
     assert client.get("/api/v1/deployments/AQ-811").json()["name"] == "Kerbside sensor"
+
+
+def test_json_nested_past_the_parsers_depth_is_refused_not_a_500(client: TestClient, staff: dict[str, str]) -> None:
+    headers = {"Authorization": staff["staff"], "Content-Type": "application/geo+json"}
+    deep = client.post("/api/v1/deployments.geojson", content=b"[" * 100_000 + b"]" * 100_000, headers=headers)
+    assert deep.status_code in (400, 422) and "nested too deeply" in deep.text
+    area = "[" * 30_000 + "]" * 30_000
+    csv = f"code,name,technology,status,lat,lon,area\nAQ-812,Kerbside sensor,air_quality,active,45.49,-73.63,{area}\n"
+    report = client.post("/api/v1/deployments.csv", content=csv.encode(),
+                         headers={**headers, "Content-Type": "text/csv"})
+    assert report.status_code in (200, 400, 422) and "area" in report.text
