@@ -34,7 +34,7 @@ def webhook_route(application: Application[Any, Any, Any, Any, Any, Any], secret
             return JSONResponse({"detail": "update too large"}, status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             return JSONResponse({"detail": "the body is not JSON"}, status_code=400)
         # An update is a JSON object with an integer update_id; PTB's parser assumes as much.
         if not isinstance(data, dict) or type(data.get("update_id")) is not int:

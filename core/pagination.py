@@ -34,7 +34,7 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Invalid("invalid cursor") from exc
     if not isinstance(values, list) or len(values) != arity:
         raise Invalid("invalid cursor")
