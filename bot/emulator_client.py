@@ -129,11 +129,14 @@ class EmulatorClient:
 
     def fault(self, method: str, error_code: int | None = None, times: int = 1, chat_id: int | None = None,
               retry_after: int | None = None, delay: float | None = None, description: str | None = None,
-              answer_delay: float | None = None) -> None:
+              answer_delay: float | None = None, garbled: bool = False) -> None:
         """Make the next `times` calls of a Bot API method fail, or be slow: `delay` seconds before the method
         runs, or `answer_delay` seconds after it ran (the message is recorded, but a client that times out first
-        never learns it went out; not with `error_code`)."""
+        never learns it went out; not with `error_code`); `garbled`: the method runs and its 200 answer is not
+        JSON (not with `error_code`)."""
         body: dict[str, Any] = {"method": method, "times": times}
+        if garbled:
+            body["garbled"] = True
         for key, value in (("error_code", error_code), ("chat_id", chat_id), ("retry_after", retry_after),
                            ("delay", delay), ("description", description), ("answer_delay", answer_delay)):
             if value is not None:

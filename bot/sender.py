@@ -6,7 +6,8 @@ sent, then marked in its own transaction, so a crash leaves at most the rows in 
 `core.outbox.recover_interrupted` fails those later rather than risk a second copy. For the same reason a send
 that failed without an answer from Telegram is retried only when the request provably never left (no connection
 could be made or taken from the pool); after a read or write timeout or a dropped connection Telegram may have
-the message, so the row fails as "outcome unknown" instead. A pacer spaces sends at about 29 a second overall
+the message, so the row fails as "outcome unknown" instead, as it does after a 2xx answer that cannot be read.
+A pacer spaces sends at about 29 a second overall
 and one a second per chat (one every 3 s in groups), so bulk sends get no 429.
 """
 
@@ -233,6 +234,10 @@ class OutboxSender:
             cause = "timeout" if isinstance(exc, TimedOut) else type(exc).__name__
             return await self._retry(row, self._backoff(row), _reason(exc) or "timed out", cause)
         except TelegramError as exc:  # Conflict and other Telegram errors retry too
+            if isinstance(exc.__cause__, ValueError):
+                # A 2xx answer whose body could not be read (PTB raises a bare TelegramError from the JSON error;
+                # an error answer's unreadable body is a NetworkError or BadRequest): Telegram took the message.
+                return await self._fail(row, OUTCOME_UNKNOWN.format("unreadable answer"), log_reason=True)
             return await self._retry(row, self._backoff(row), _reason(exc), type(exc).__name__)
         except Exception as exc:  # a bug or an unexpected library error: fail the row, keep the process alive
             log_unexpected(log, f"outbox {row.id} {row.kind}: %s while sending", exc)

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.emulator import Emulator, EmulatorServer, create_emulator_app
@@ -181,6 +181,25 @@ def test_an_answer_delay_sends_the_message_but_answers_after_the_clients_timeout
     assert [m["plain"] for m in client.messages(RESIDENT) if m["from"] == "bot"] == ["sent, answered late", "next"]
     with pytest.raises(EmulatorClientError) as refused:
         client.fault("sendMessage", error_code=502, answer_delay=1)  # a refused call has no late answer
+    assert refused.value.status_code == 400
+
+
+def test_a_garbled_fault_sends_the_message_and_answers_200_unreadable(
+        server: EmulatorServer, client: EmulatorClient) -> None:
+    client.say(RESIDENT, "hi")
+    client.fault("sendMessage", garbled=True, chat_id=RESIDENT)
+
+    async def scenario() -> None:
+        async with make_bot(server) as bot:
+            with pytest.raises(TelegramError, match="Invalid server response") as unreadable:
+                await bot.send_message(RESIDENT, "sent, answer unreadable")
+            assert isinstance(unreadable.value.__cause__, ValueError)
+            await bot.send_message(RESIDENT, "next")
+
+    asyncio.run(scenario())
+    assert [m["plain"] for m in client.messages(RESIDENT) if m["from"] == "bot"] == ["sent, answer unreadable", "next"]
+    with pytest.raises(EmulatorClientError) as refused:
+        client.fault("sendMessage", error_code=502, garbled=True)
     assert refused.value.status_code == 400
 
 

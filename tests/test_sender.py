@@ -185,6 +185,27 @@ def test_a_send_that_timed_out_waiting_for_the_answer_is_failed_not_sent_again(
     assert [m["plain"].rsplit(" ", 1)[1] for m in _bot_messages(phone)] == ["0"] * recorded + ["1"]
 
 
+def test_a_send_answered_200_with_an_unreadable_body_is_failed_not_sent_again(
+        server: EmulatorServer, phone: EmulatorClient, db: Database, fast: Settings) -> None:
+    phone.say(CHAT, "/start")
+    garbled, later = _queue(db, 2, resident_id=_resident(db))
+    phone.fault("sendMessage", times=1, garbled=True)
+
+    async def body(bot: Bot) -> SendReport:
+        sender = OutboxSender(bot, db, fast)
+        first = await sender.run_once()
+        assert (first.delivered, first.retried, first.failed) == (0, 0, 1)
+        return await _until(sender, lambda: _rows(db)[1].status == "delivered")
+
+    _with_bot(server, body)
+    by_id = {r.id: r for r in _rows(db)}
+    assert (by_id[garbled].status, by_id[garbled].attempts) == ("failed", 1)
+    assert by_id[garbled].last_error == "outcome unknown: unreadable answer; not resent to avoid a duplicate"
+    assert (by_id[later].status, by_id[later].attempts) == ("delivered", 1)
+    # Telegram recorded the message once; the sender did not send it again.
+    assert [m["plain"].rsplit(" ", 1)[1] for m in _bot_messages(phone)] == ["0", "1"]
+
+
 def test_a_connection_that_could_not_be_made_is_retried_and_delivered_once(db: Database, fast: Settings) -> None:
     # A port nobody listens on yet: the request never leaves, so the row is safe to send again.
     with socket.socket() as probe:

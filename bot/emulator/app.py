@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.emulator import control
-from bot.emulator.botapi import Params, Upload, call
+from bot.emulator.botapi import GarbledAnswer, Params, Upload, call
 from bot.emulator.state import BotApiError, CallbackRecord, Emulator, Fault
 
 TOKEN_RE = re.compile(r"^\d+:\S+$")
@@ -78,6 +78,8 @@ async def bot_api(request: Request) -> Response:
         result = await call(emulator, request.path_params["method"], await _params(request))
     except BotApiError as error:
         return _telegram_error(emulator, error)
+    except GarbledAnswer:
+        return Response(b"<html>upstream answer cut short", media_type="text/html")
     return JSONResponse({"ok": True, "result": result})
 
 
@@ -234,11 +236,14 @@ async def post_fault(request: Request) -> Response:
         code = body.get("error_code")
         delay = body.get("delay")
         answer_delay = body.get("answer_delay")
-        if code is None and delay is None and answer_delay is None:
-            raise control.ControlError("give error_code, delay or answer_delay")
-        if code is not None and answer_delay is not None:
-            raise control.ControlError("answer_delay delays the answer of a method that ran: give it without "
-                                       "error_code")
+        garbled = body.get("garbled", False)
+        if not isinstance(garbled, bool):
+            raise control.ControlError("garbled must be true or false")
+        if code is None and delay is None and answer_delay is None and not garbled:
+            raise control.ControlError("give error_code, delay, answer_delay or garbled")
+        if code is not None and (answer_delay is not None or garbled):
+            raise control.ControlError("answer_delay and garbled change the answer of a method that ran: give them "
+                                       "without error_code")
         if code is not None and int(code) not in FAULT_CODES:
             raise control.ControlError(f"error_code must be one of {FAULT_CODES}")
         fault = Fault(method=method, error_code=int(code) if code is not None else None,
@@ -247,7 +252,7 @@ async def post_fault(request: Request) -> Response:
                       times=int(body.get("times", 1)),
                       chat_id=int(body["chat_id"]) if body.get("chat_id") is not None else None,
                       delay=float(delay) if delay is not None else None,
-                      answer_delay=float(answer_delay) if answer_delay is not None else None)
+                      answer_delay=float(answer_delay) if answer_delay is not None else None, garbled=garbled)
     except control.ControlError as exc:
         return _detail(str(exc))
     except (TypeError, ValueError):

@@ -117,7 +117,14 @@ async def call(emulator: Emulator, name: str, params: Params) -> Any:
     if fault is not None and fault.answer_delay:
         # Done, but answered late: a client that times out meanwhile cannot know its message went out.
         await asyncio.sleep(fault.answer_delay)
+    if fault is not None and fault.garbled:
+        # Done, and answered 200 with a body the client cannot read (a proxy's page, a cut-off answer).
+        raise GarbledAnswer
     return result
+
+
+class GarbledAnswer(Exception):
+    """The method ran; its answer must be an unreadable 200 (a `garbled` fault)."""
 
 
 def _fault_error(code: int, description: str | None, retry_after: int | None) -> BotApiError:

@@ -142,6 +142,7 @@ class Fault:
     chat_id: int | None = None
     delay: float | None = None  # seconds to wait before the method runs
     answer_delay: float | None = None  # seconds to hold the answer after the method ran (its message is recorded)
+    garbled: bool = False  # the method runs (its message is recorded) but the 200 answer's body is not JSON
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         return self.method in ("*", method) and (self.chat_id is None or self.chat_id == chat_id)
