@@ -49,7 +49,7 @@ def test_the_command_menu_is_published_in_both_languages(bot: BotRunner, phone: 
 def test_deep_link_with_a_code_opens_the_card(bot: BotRunner, phone: EmulatorClient) -> None:
     card = Chat(phone, 102).say("/start AQ-017")[0]
     assert "Air quality sensor, Elm Street school" in card["plain"]
-    assert "How long it is kept: 1,825 days" in card["plain"]
+    assert "How long it is kept: 5 years (1,825 days)" in card["plain"]
     assert {label for label, _ in buttons(card)} >= {"Raise a concern", "Ask a question", "Follow", "Nearby"}
 
 
@@ -117,6 +117,15 @@ def test_spanish_question_is_answered_in_spanish(bot: BotRunner, phone: Emulator
     chat.say("CAM-004")
     answer = chat.say("¿me está grabando?")[0]["plain"]
     assert "Datos personales: sí, trata datos personales" in answer
+
+
+def test_retention_is_said_in_years_or_months_when_it_is_whole(bot: BotRunner, phone: EmulatorClient) -> None:
+    spanish = Chat(phone, 112, "es")
+    assert "Cuánto tiempo se guardan: 3 meses (90 días)" in spanish.say("LPR-002")[0]["plain"]
+    assert "Cuánto tiempo se guardan: 1 año (365 días)" in spanish.say("LID-004")[0]["plain"]
+    english = Chat(phone, 113)
+    assert "How long it is kept: 10 years (3,650 days)" in english.say("BIK-008")[0]["plain"]
+    assert "How long it is kept: 14 days" in english.say("CAM-015")[0]["plain"]
 
 
 def test_unanswerable_question_is_stored_for_staff(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:

@@ -60,6 +60,17 @@ def card_lines(turn: Turn, d: Deployment) -> dict[str, Safe]:
     return dict(_card_lines(turn.lang, values))
 
 
+def retention_text(lang: str, days: int) -> Safe:
+    """A retention period as people say it: "5 years (1,825 days)", "6 months (180 days)", "30 days"."""
+    if days == 0:
+        return tr(lang, "retention-none")
+    if days % 365 == 0:
+        return tr(lang, "retention-years", years=days // 365, days=days)
+    if days >= 60 and days % 30 == 0:  # 30 days stays "30 days"; 90 becomes "3 months"
+        return tr(lang, "retention-months", months=days // 30, days=days)
+    return tr(lang, "retention-days", days=days)
+
+
 @lru_cache(maxsize=CARD_CACHE)
 def _card_lines(lang: str, values: tuple[Any, ...]) -> tuple[tuple[str, Safe], ...]:
     d = SimpleNamespace(**dict(zip(CARD_FIELDS, values, strict=True)))
@@ -68,12 +79,7 @@ def _card_lines(lang: str, values: tuple[Any, ...]) -> tuple[tuple[str, Safe], .
     def line(label_key: str, value: Any) -> Safe:
         return tr(lang, "card-line", label=tr(lang, label_key), value=_value(lang, value))
 
-    if d.retention_days is None:
-        retention: Any = None
-    elif d.retention_days == 0:
-        retention = tr(lang, "retention-none")
-    else:
-        retention = tr(lang, "retention-days", days=d.retention_days)
+    retention = None if d.retention_days is None else retention_text(lang, d.retention_days)
     personal = None if d.personal_data is None else tr(lang, "personal-yes" if d.personal_data else "personal-no")
     pilot = None
     if d.pilot_start or d.pilot_end:

@@ -20,6 +20,15 @@ retention-days = { $days ->
     [one] { $days } day
    *[other] { $days } days
 }
+# A period that is a whole number of years or months, with its exact days after it.
+retention-years = { $years ->
+    [one] { $years } year
+   *[other] { $years } years
+} ({ $days } days)
+retention-months = { $months ->
+    [one] { $months } month
+   *[other] { $months } months
+} ({ $days } days)
 retention-none = nothing is kept
 status-proposed = proposed
 status-pilot = pilot

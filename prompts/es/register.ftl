@@ -20,6 +20,15 @@ retention-days = { $days ->
     [one] { $days } día
    *[other] { $days } días
 }
+# Un plazo de años o meses enteros, con sus días exactos después.
+retention-years = { $years ->
+    [one] { $years } año
+   *[other] { $years } años
+} ({ $days } días)
+retention-months = { $months ->
+    [one] { $months } mes
+   *[other] { $months } meses
+} ({ $days } días)
 retention-none = no se guarda nada
 status-proposed = propuesto
 status-pilot = piloto
