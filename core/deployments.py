@@ -262,7 +262,7 @@ class DistrictLookup:
 
     @classmethod
     def load(cls, session: Session) -> DistrictLookup:
-        districts = list(session.scalars(select(District)))
+        districts = list(session.scalars(select(District).order_by(District.id)))
         return cls({d.slug: d for d in districts}, {d.id: d for d in districts},
                    DistrictIndex((d.id, d.geometry) for d in districts))
 
@@ -275,25 +275,21 @@ class DistrictLookup:
         return self.index.locate(record.lat, record.lon)
 
 
-# Polygons prepared once per process and database; keyed by a fingerprint of the district rows so an
-# added or removed district is seen at once. seed_districts (the one writer of polygons) calls
-# forget_district_index; another process that rewrites a polygon in place is seen after a restart.
-_DISTRICT_INDEXES: dict[str, tuple[tuple[int, int | None], DistrictIndex]] = {}
-_DISTRICT_FINGERPRINT = text("SELECT count(id), max(id) FROM district")
-
-
-def forget_district_index() -> None:
-    _DISTRICT_INDEXES.clear()
+# Polygons prepared once per process and database, keyed by a fingerprint of the district rows: an added or
+# removed district changes count/max(id), a polygon rewritten in place (by this process or another) changes
+# max(updated_at), which core.districts keeps rising on every write.
+_DISTRICT_INDEXES: dict[str, tuple[tuple[Any, ...], DistrictIndex]] = {}
+_DISTRICT_FINGERPRINT = text("SELECT count(id), max(id), max(updated_at) FROM district")
 
 
 def locate_district(session: Session, *, lat: float, lon: float) -> int | None:
     """Return the id of the district whose polygon covers the point, or None."""
-    count, last = session.connection().execute(_DISTRICT_FINGERPRINT).one()
+    fingerprint = tuple(session.connection().execute(_DISTRICT_FINGERPRINT).one())
     key = str(session.get_bind().engine.url)
     cached = _DISTRICT_INDEXES.get(key)
-    if cached is None or cached[0] != (count, last):
-        index = DistrictIndex(session.execute(select(District.id, District.geometry)).all())
-        cached = _DISTRICT_INDEXES[key] = ((count, last), index)
+    if cached is None or cached[0] != fingerprint:
+        index = DistrictIndex(session.execute(select(District.id, District.geometry).order_by(District.id)).all())
+        cached = _DISTRICT_INDEXES[key] = (fingerprint, index)
     return cached[1].locate(lat, lon)
 
 

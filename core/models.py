@@ -145,6 +145,8 @@ class District(Base):
     geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
     center_lat: Mapped[float] = mapped_column(Float)
     center_lon: Mapped[float] = mapped_column(Float)
+    # Part of the district index's fingerprint: a polygon rewritten in place by any process is seen by all.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Deployment(Base):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import concerns, exchange, residents, triage
-from core.deployments import ImportReport, forget_district_index, import_records
+from core.deployments import ImportReport, import_records
 from core.geo import centroid
 from core.models import (
     Category,
@@ -60,8 +60,8 @@ def seed_districts(session: Session) -> int:
             session.add(district)
         district.name_en, district.name_es = props["name"]["en"], props["name"]["es"]
         district.geometry, district.center_lat, district.center_lon = feature["geometry"], lat, lon
+        district.updated_at = utcnow()
     session.flush()
-    forget_district_index()
     return len(collection["features"])
 
 
