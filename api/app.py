@@ -11,7 +11,6 @@ from urllib.parse import unquote_to_bytes
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import (
@@ -28,6 +27,7 @@ from api import (
     routes_summaries,
 )
 from core.db import Database
+from core.schema import revision_problem
 from core.settings import Settings
 
 log = logging.getLogger("civicpulse.api")
@@ -119,15 +119,17 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="The database answers",
-             responses={503: {"description": "database unreachable"}})
+    @app.get("/readyz", tags=["operations"], summary="The database answers and is at this version's schema",
+             responses={503: {"description": "database unreachable, or its schema is not this version's"}})
     def readyz() -> Any:
         try:
             with db.reading() as session:
-                session.execute(text("SELECT 1"))
+                problem = revision_problem(session.connection())
         except Exception as exc:  # any failure to reach the database means not ready
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "detail": problem}, 503)
         return {"status": "ok"}
 
     _document_errors(app)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+UPGRADE_HINT = "run `civicpulse db upgrade`"
 
 
 def alembic_config(url: str) -> Config:
@@ -28,6 +33,28 @@ def upgrade(url: str, revision: str = "head") -> None:
 def heads(url: str) -> list[str]:
     """Return the migration heads (the project keeps exactly one)."""
     return list(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+@cache
+def _head() -> str:
+    [head] = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    return head
+
+
+def revision_problem(connection: Connection) -> str | None:
+    """None when the database is at the migrations' head; otherwise, for people, what is wrong with it."""
+    current = MigrationContext.configure(connection).get_current_heads()
+    head = _head()
+    if current == (head,):
+        return None
+    if not current:
+        return f"the database has no civicpulse schema: {UPGRADE_HINT}"
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    known = {rev.revision for rev in script.walk_revisions()}
+    if not set(current) <= known:
+        return (f"the database is at revision {', '.join(current)}, which this version of civicpulse does not "
+                f"know (a newer version migrated it?); this version needs {head}")
+    return f"the database is at revision {', '.join(current)}, this version needs {head}: {UPGRADE_HINT}"
 
 
 def check(url: str) -> None:

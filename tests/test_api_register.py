@@ -8,17 +8,21 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import geojson
 import httpx
 import pytest
 import uvicorn
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from api.app import create_app
+from core import schema
 from core.db import Database
 from core.deployments import import_records
-from core.settings import Settings
+from core.settings import Environment, Settings
 from tests import builders
 
 
@@ -107,6 +111,28 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ok"}
     assert client.get("/openapi.json").json()["paths"]["/api/v1/deployments/near"]
+
+
+@pytest.mark.parametrize("state", ["empty", "behind"])
+def test_readiness_is_503_until_the_database_is_at_this_versions_schema(tmp_path: Path, state: str) -> None:
+    # A file of its own on either pass: the shared test database must stay at the head.
+    url = f"sqlite:///{tmp_path / 'ready.db'}"
+    if state == "behind":
+        script = ScriptDirectory.from_config(schema.alembic_config(url))
+        [head] = script.get_heads()
+        schema.upgrade(url, str(script.get_revision(head).down_revision))
+    settings = Settings(_env_file=None, database_url=url, secret_key=SecretStr("s" * 32),  # type: ignore[call-arg]
+                        environment=Environment.TEST)
+    database = Database(url)
+    try:
+        with TestClient(create_app(settings, database)) as c:
+            answer = c.get("/readyz")
+            assert answer.status_code == 503 and answer.json()["status"] == "unavailable"
+            assert "civicpulse db upgrade" in answer.json()["detail"]
+            schema.upgrade(url)
+            assert c.get("/readyz").json() == {"status": "ok"}
+    finally:
+        database.dispose()
 
 
 def test_oversized_body_is_413(client: TestClient, settings: Settings) -> None:
