@@ -161,7 +161,9 @@ class Schedule:
                 log.error("job %s: %s while checking for due work", name, type(exc).__name__)
                 continue
             if due:
-                await self.run_job(name, "catch-up", record_idle=False)
+                # Recorded even when it found nothing: a debt that a recent run settles (retention's daily run,
+                # the hourly satisfaction checks) would otherwise be owed again at every tick.
+                await self.run_job(name, "catch-up")
 
     def _pending(self, name: str) -> bool:
         with self.database.reading() as session:

@@ -136,6 +136,23 @@ def test_a_missed_monday_is_caught_up_after_a_restart_and_never_sent_twice(db: D
     assert _digest_of(db, "2026-W47") == (1, 2, 6) and len(_outbox(db)) == 12
 
 
+def test_a_catch_up_that_finds_nothing_settles_the_debt_instead_of_running_every_tick(
+        db: Database, city: Settings) -> None:
+    # 14:00 local: retention (daily at 03:30) has never run, so the catch-up owes it once; it empties nothing.
+    with time_machine.travel(datetime(2026, 11, 24, 13, 0, tzinfo=UTC), tick=True):
+        async def main() -> None:
+            running = Running(db, city)
+            await running.leading()
+            await _until(lambda: len(_runs(db, "retention")) == 1)
+            for _ in range(3):  # the minute ticks that follow find nothing owed
+                await running.schedule.tick()
+            await running.close()
+
+        asyncio.run(main())
+    [run] = _runs(db, "retention")
+    assert run.trigger == "catch-up" and run.status == "ok" and run.detail["concern_texts"] == 0
+
+
 def test_two_schedulers_make_one_digest_and_the_other_takes_over_when_the_first_stops(
         db: Database, city: Settings, database_url: str) -> None:
     first_db, second_db = Database(database_url), Database(database_url)
