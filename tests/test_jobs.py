@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core import concerns, follows, jobs, outbox, stats, summaries, triage
+from core import concerns, follows, jobs, lease, outbox, stats, summaries, triage
 from core.db import Database
 from core.errors import Invalid
 from core.jobs.digest import due_week
@@ -332,6 +333,12 @@ def test_jobs_run_and_list_from_the_command_line(database_url: str, tmp_path: Pa
     assert "Mondays at 08:00 Europe/Madrid" in lines["weekly-digest"] and "ok" in lines["weekly-digest"]
     assert "T08:00:00+01:00" in lines["weekly-digest"]  # the next Monday 08:00, local time
     assert "schedule lease: free" in listed.stdout
+    with db.transaction() as session:  # a running schedule holds the lease
+        assert lease.acquire(session, owner="host-1", now=datetime.now(UTC), ttl=timedelta(minutes=5))
+    held = _cli("jobs", "list", url=database_url, cwd=tmp_path)
+    assert held.returncode == 0, held.stderr
+    assert re.search(r"schedule lease: held by host-1 until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$",
+                     held.stdout, re.MULTILINE), held.stdout
     bad = _cli("jobs", "run", "weekly-digest", "--week", "2099-W01", url=database_url, cwd=tmp_path)
     assert bad.returncode == 1 and "not over yet" in bad.stderr
     assert len(_outbox(db)) == 3
