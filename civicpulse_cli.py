@@ -9,12 +9,16 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import ValidationError
 
 from core import schema
 from core.errors import ConfigurationError, DomainError
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger("civicpulse")
 EXIT_USAGE = 2
@@ -77,31 +81,55 @@ def cmd_analyze(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_file(settings: Settings, args: argparse.Namespace, *, what: str, action: str, read: Callable[[Path], Any],
+                 write: Callable[[Session, Any], tuple[Any, dict[str, object]]]) -> int:
+    """Read FILE, write it in one audited transaction with `write(session, parsed)`, print the report's lines."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"civicpulse {what} import: no such file {path}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        parsed = read(path)
+        with _database(settings).transaction() as session:
+            report, detail = write(session, parsed)
+            # The file's name is the target: cut to the 200 characters the audit log keeps.
+            _audit(session, action, path.name[:200], detail)
+    except DomainError as exc:
+        print(f"civicpulse {what} import: {exc.reason}", file=sys.stderr)
+        return 1
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
+
+
 def cmd_deployments_import(settings: Settings, args: argparse.Namespace) -> int:
     from core import exchange
     from core.deployments import import_records
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"civicpulse deployments import: no such file {path}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        rows = exchange.read_file(path)
-    except DomainError as exc:
-        print(f"civicpulse deployments import: {exc.reason}", file=sys.stderr)
-        return 1
-    except UnicodeDecodeError:
-        print("civicpulse deployments import: the file is not UTF-8 text", file=sys.stderr)
-        return 1
-    database = _database(settings)
-    with database.transaction() as session:
+    def write(session: Session, rows: Any) -> tuple[Any, dict[str, object]]:
         report = import_records(session, rows=rows, actor=_operator())
-        # The file's name is the target: cut to the 200 characters the audit log keeps.
-        _audit(session, "deployment.import", path.name[:200], {"created": report.created, "updated": report.updated,
-                                                                "rejected": len(report.rejected)})
-    for line in report.lines():
-        print(line)
-    return 0 if report.ok else 1
+        return report, {"created": report.created, "updated": report.updated, "rejected": len(report.rejected)}
+
+    return _import_file(settings, args, what="deployments", action="deployment.import", read=exchange.read_file,
+                        write=write)
+
+
+def _write_output(output: str | None, write: Callable[[TextIO], None]) -> None:
+    """Write to the --output file, or to standard output without one."""
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        write(out)
+    finally:
+        if output:
+            out.close()
+
+
+def _write_geojson(collection: dict[str, Any]) -> Callable[[TextIO], None]:
+    def write(out: TextIO) -> None:
+        json.dump(collection, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+
+    return write
 
 
 def cmd_deployments_export(settings: Settings, args: argparse.Namespace) -> int:
@@ -110,16 +138,51 @@ def cmd_deployments_export(settings: Settings, args: argparse.Namespace) -> int:
     database = _database(settings)
     with database.reading() as session:
         records = exchange.all_records(session)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
-    try:
-        if args.format == "geojson":
-            json.dump(exchange.feature_collection(records), out, ensure_ascii=False, indent=1)
-            out.write("\n")
-        else:
-            exchange.write_csv(records, out)
-    finally:
-        if args.output:
-            out.close()
+    if args.format == "geojson":
+        _write_output(args.output, _write_geojson(exchange.feature_collection(records)))
+    else:
+        _write_output(args.output, lambda out: exchange.write_csv(records, out))
+    return 0
+
+
+def cmd_districts_import(settings: Settings, args: argparse.Namespace) -> int:
+    from core import districts
+
+    def write(session: Session, collection: Any) -> tuple[Any, dict[str, object]]:
+        report = districts.import_districts(session, collection=collection, actor=_operator())
+        return report, {"created": report.created, "updated": report.updated, "rejected": len(report.rejected),
+                        "deployments_replaced": report.replaced}
+
+    return _import_file(settings, args, what="districts", action="district.import", read=districts.read_file,
+                        write=write)
+
+
+def cmd_districts_export(settings: Settings, args: argparse.Namespace) -> int:
+    from core import districts
+
+    with _database(settings).reading() as session:
+        collection = districts.export_districts(session)
+    _write_output(args.output, _write_geojson(collection))
+    return 0
+
+
+def cmd_districts_list(settings: Settings, args: argparse.Namespace) -> int:
+    from core import districts
+    from core.pagination import MAX_LIMIT
+
+    rows: list[Any] = []
+    with _database(settings).reading() as session:
+        cursor = None
+        while True:
+            page = districts.list_districts(session, limit=MAX_LIMIT, cursor=cursor)
+            rows += page.items
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    width = max([len("slug"), *(len(r.slug) for r in rows)])
+    print(f"{'slug':{width}}  {'deployments':>11}  {'name (en)':30}  name (es)")
+    for r in rows:
+        print(f"{r.slug:{width}}  {r.deployments:>11}  {r.name_en[:30]:30}  {r.name_es[:30]}")
     return 0
 
 
@@ -379,6 +442,19 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["csv", "geojson"], required=True)
     exp.add_argument("--output", help="write to this file instead of standard output")
     exp.set_defaults(func=cmd_deployments_export)
+
+    dis = verb("districts", "the city's districts (GeoJSON polygons)").add_subparsers(dest="action", required=True,
+                                                                                    metavar="ACTION")
+    dis_imp = dis.add_parser("import", help="import a GeoJSON FeatureCollection of Polygons or MultiPolygons (upsert "
+                             "by slug; deployments that follow their point are re-placed; exit 1 if a feature was "
+                             "rejected)")
+    dis_imp.add_argument("file")
+    dis_imp.set_defaults(func=cmd_districts_import)
+    dis_exp = dis.add_parser("export", help="export the districts as GeoJSON (standard output unless --output)")
+    dis_exp.add_argument("--output", help="write to this file instead of standard output")
+    dis_exp.set_defaults(func=cmd_districts_export)
+    dis.add_parser("list", help="each district's slug, deployment count and names").set_defaults(
+        func=cmd_districts_list)
 
     key = verb("apikey", "API keys").add_subparsers(dest="action", required=True, metavar="ACTION")
     create = key.add_parser("create", help="issue a key (printed alone on the last line)")

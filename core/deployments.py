@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import versions
 from core.errors import Invalid, NotFound
-from core.geo import Box, DistrictIndex, bounding_box, haversine_m, valid_point
+from core.geo import POLYGON_DEPTH, Box, DistrictIndex, bounding_box, haversine_m, nested_numbers, valid_point
 from core.models import Base, Deployment, DeploymentStatus, District, utcnow
 from core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from core.timeutil import in_range, range_reason
@@ -56,8 +56,6 @@ MAX_LENGTHS: dict[str, int] = {
 MAX_TERMS = 30  # terms in one list field (purposes, data_types...), each one a vocabulary id
 MAX_TERM_LENGTH = 64
 MAX_RETENTION_DAYS = 36_500
-# Coordinates nest this deep down to numbers: rings of positions, and polygons of those.
-AREA_DEPTH = {"Polygon": 3, "MultiPolygon": 4}
 
 
 def normalize_code(raw: str) -> str | None:
@@ -175,11 +173,11 @@ class DeploymentRecord(BaseModel):
         if value is None:
             return None
         kind = value.get("type")
-        if not isinstance(kind, str) or kind not in AREA_DEPTH:
+        if not isinstance(kind, str) or kind not in POLYGON_DEPTH:
             raise ValueError("area must be a GeoJSON Polygon or MultiPolygon")
         area = {"type": kind, "coordinates": value.get("coordinates")}  # other members are not kept
-        if not _nested_numbers(area["coordinates"], AREA_DEPTH[kind]):
-            raise ValueError(f"area coordinates must be {AREA_DEPTH[kind]} levels of lists down to finite numbers")
+        if not nested_numbers(area["coordinates"], POLYGON_DEPTH[kind]):
+            raise ValueError(f"area coordinates must be {POLYGON_DEPTH[kind]} levels of lists down to finite numbers")
         try:
             if not shape(area).is_valid:
                 raise ValueError("area is not a valid polygon")
@@ -199,16 +197,6 @@ class DeploymentRecord(BaseModel):
         if self.pilot_start and self.pilot_end and self.pilot_end < self.pilot_start:
             raise ValueError("pilot_end is before pilot_start")
         return self
-
-
-def _nested_numbers(value: Any, depth: int) -> bool:
-    """Whether value is lists nested `depth` deep whose innermost items are all finite numbers."""
-    level = [value]
-    for _ in range(depth):
-        if not all(isinstance(item, list) for item in level):
-            return False
-        level = [inner for item in level for inner in item]
-    return all(isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in level)
 
 
 def _error_text(exc: ValidationError) -> str:

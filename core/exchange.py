@@ -133,21 +133,30 @@ def read_csv(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
     return rows
 
 
+def load_json(text: str) -> Any:
+    """Parse a file's JSON text, or raise Invalid with the reason."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise Invalid(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # nested deeper than the parser goes
+        raise Invalid("not valid JSON: nested too deeply") from exc
+
+
+def features_of(data: Any) -> list[Any]:
+    """Return the features of a parsed GeoJSON FeatureCollection, or raise Invalid."""
+    features = data.get("features") if isinstance(data, dict) and data.get("type") == "FeatureCollection" else None
+    if not isinstance(features, list):
+        raise Invalid("expected a GeoJSON FeatureCollection")
+    return features
+
+
 def read_geojson(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
     """Parse a FeatureCollection into (feature number, record or the reason it is malformed)."""
     if "\x00" in text:
         raise Invalid("the file contains NUL characters")
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise Invalid(f"not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise Invalid("not valid JSON: nested too deeply") from exc
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(
-            data.get("features"), list):
-        raise Invalid("expected a GeoJSON FeatureCollection")
     rows: list[tuple[int, dict[str, Any] | Invalid]] = []
-    for number, feature in enumerate(data["features"], start=1):
+    for number, feature in enumerate(features_of(load_json(text)), start=1):
         try:
             rows.append((number, _from_feature(feature)))
         except Invalid as exc:
@@ -174,11 +183,19 @@ def _from_feature(feature: Any) -> dict[str, Any]:
     return properties
 
 
-def read_file(path: Path) -> list[tuple[int, dict[str, Any] | Invalid]]:
-    """Read a register file (.csv, or .geojson/.json) into numbered records."""
+def read_text(path: Path) -> str:
+    """Return an import file's text, or raise Invalid when it is too large or not UTF-8."""
     if path.stat().st_size > MAX_IMPORT_BYTES:
         raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid("the file is not UTF-8 text") from exc
+
+
+def read_file(path: Path) -> list[tuple[int, dict[str, Any] | Invalid]]:
+    """Read a register file (.csv, or .geojson/.json) into numbered records."""
+    text = read_text(path)
     if path.suffix.lower() == ".csv":
         return read_csv(text)
     if path.suffix.lower() in (".geojson", ".json"):

@@ -12,6 +12,8 @@ from shapely.prepared import PreparedGeometry, prep
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 METRES_PER_DEGREE_LAT = math.pi * EARTH_RADIUS_M / 180
+# GeoJSON coordinates nest this deep down to numbers: rings of positions, and polygons of those.
+POLYGON_DEPTH = {"Polygon": 3, "MultiPolygon": 4}
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -47,6 +49,19 @@ def bounding_box(lat: float, lon: float, radius_m: float) -> Box:
     if east > 180:
         return Box(min_lat, max_lat, ((west, 180.0), (-180.0, east - 360)))
     return Box(min_lat, max_lat, ((west, east),))
+
+
+def nested_numbers(value: Any, depth: int) -> bool:
+    """Whether value is lists nested `depth` deep whose innermost items are all finite numbers.
+
+    Walked level by level, not recursively, so no input can exhaust the stack.
+    """
+    level = [value]
+    for _ in range(depth):
+        if not all(isinstance(item, list) for item in level):
+            return False
+        level = [inner for item in level for inner in item]
+    return all(isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in level)
 
 
 def valid_point(lat: float, lon: float) -> bool:

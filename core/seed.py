@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import concerns, exchange, residents, triage
 from core.deployments import ImportReport, import_records
-from core.geo import centroid
+from core.districts import import_districts
 from core.models import (
     Category,
     Concern,
@@ -50,19 +50,11 @@ class SeedReport:
 
 
 def seed_districts(session: Session) -> int:
-    collection = _data("demo_districts.geojson")
-    for feature in collection["features"]:
-        props = feature["properties"]
-        lat, lon = centroid(feature["geometry"])
-        district = session.scalar(select(District).where(District.slug == props["slug"]))
-        if district is None:
-            district = District(slug=props["slug"])
-            session.add(district)
-        district.name_en, district.name_es = props["name"]["en"], props["name"]["es"]
-        district.geometry, district.center_lat, district.center_lon = feature["geometry"], lat, lon
-        district.updated_at = utcnow()
-    session.flush()
-    return len(collection["features"])
+    """Load Riverton's districts through the same import a city uses for its own; return how many there are."""
+    report = import_districts(session, collection=_data("demo_districts.geojson"), actor="seed demo")
+    if not report.ok:
+        raise RuntimeError(f"the demo districts do not import: {report.lines()}")
+    return report.created + report.updated + report.unchanged
 
 
 def seed_demo(session: Session, *, secret: bytes, policy: concerns.IntakePolicy, now: datetime | None = None

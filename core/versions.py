@@ -15,14 +15,17 @@ NOTICE_KINDS = {True: "deployment_created", False: "deployment_changed"}
 
 
 def record_change(session: Session, *, deployment: Deployment, record: dict[str, Any], fields: list[str],
-                  actor: str, created: bool, now: datetime) -> DeploymentVersion:
-    """Store the next version of a deployment and queue one notice per follower, in the caller's transaction."""
+                  actor: str, created: bool, now: datetime, notify: bool = True) -> DeploymentVersion:
+    """Store the next version of a deployment and queue one notice per follower, in the caller's transaction.
+
+    notify=False versions the change without telling anyone (a district redrawn around the deployment).
+    """
     last = session.scalar(select(func.max(DeploymentVersion.version))
                           .where(DeploymentVersion.deployment_id == deployment.id)) or 0
     version = DeploymentVersion(deployment_id=deployment.id, version=last + 1, changed_by=actor,
                                 fields=sorted(fields), record=record, created_at=now)
     session.add(version)
-    for resident_id in followers(session, deployment=deployment):
+    for resident_id in followers(session, deployment=deployment) if notify else []:
         session.add(Outbox(
             resident_id=resident_id, kind=NOTICE_KINDS[created], created_at=now, not_before=now,
             payload={"code": deployment.code, "name": deployment.name, "fields": sorted(fields),
