@@ -1,4 +1,4 @@
-"""The public deployment register: no key needed."""
+"""The public deployment register and the city's districts: no key needed."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from api.deps import ReadSession, SettingsDep
-from api.schemas import DeploymentOut, DeploymentPage, NearbyPage
-from core import deployments, exchange
+from api.schemas import DeploymentOut, DeploymentPage, DistrictPage, NearbyPage
+from core import deployments, districts, exchange
 from core.about import describe
 from core.deployments import MAX_NEARBY_LIMIT, MAX_NEARBY_RADIUS_M, SearchFilters
 from core.models import DeploymentStatus
@@ -24,6 +24,12 @@ router = APIRouter(prefix="/api/v1", tags=["register"])
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 Text = Annotated[str | None, Query(min_length=1, max_length=200, description="words in code, name or purpose")]
 Slug = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
+Cursor = Annotated[str | None, Query(max_length=200)]
+GEOJSON: dict[int | str, dict[str, Any]] = {200: {"content": {"application/geo+json": {}}}}
+
+
+def _geojson(collection: dict[str, Any]) -> Response:
+    return Response(json.dumps(collection, ensure_ascii=False), media_type="application/geo+json")
 
 
 @router.get("/deployments", response_model=DeploymentPage, summary="List and search the register")
@@ -34,7 +40,7 @@ def list_deployments(
     status: DeploymentStatus | None = None,
     text: Text = None,
     limit: Limit = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """List deployments by code, filtered by technology, district, status and words."""
     filters = SearchFilters(text=text, technology=technology, district=district,
@@ -60,11 +66,10 @@ def near(
 
 
 @router.get("/deployments.geojson", summary="The whole register as an RFC 7946 FeatureCollection",
-            response_class=Response, responses={200: {"content": {"application/geo+json": {}}}})
+            response_class=Response, responses=GEOJSON)
 def deployments_geojson(session: ReadSession) -> Response:
     """Every deployment as a GeoJSON Feature whose properties carry its record."""
-    body = json.dumps(exchange.feature_collection(exchange.all_records(session)), ensure_ascii=False)
-    return Response(body, media_type="application/geo+json")
+    return _geojson(exchange.feature_collection(exchange.all_records(session)))
 
 
 @router.get("/deployments.csv", summary="The whole register as CSV", response_class=StreamingResponse,
@@ -86,6 +91,22 @@ def deployments_csv(session: ReadSession) -> StreamingResponse:
 
     return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="deployments.csv"'})
+
+
+@router.get("/districts", response_model=DistrictPage, tags=["districts"], summary="The city's districts")
+def list_districts(session: ReadSession, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict[str, Any]:
+    """Districts by slug, with their names, a point inside each and how many deployments each holds."""
+    page = districts.list_districts(session, limit=limit, cursor=cursor)
+    return {"items": [{"slug": d.slug, "name_en": d.name_en, "name_es": d.name_es, "lat": d.center_lat,
+                       "lon": d.center_lon, "deployments": d.deployments} for d in page.items],
+            "next_cursor": page.next_cursor}
+
+
+@router.get("/districts.geojson", tags=["districts"], response_class=Response, responses=GEOJSON,
+            summary="The districts' polygons as an RFC 7946 FeatureCollection")
+def districts_geojson(session: ReadSession) -> Response:
+    """Every district as a Polygon or MultiPolygon Feature with properties slug, name_en and name_es."""
+    return _geojson(districts.export_districts(session))
 
 
 @router.get("/deployments/{code}", response_model=DeploymentOut, summary="One deployment's full record",

@@ -48,6 +48,20 @@ class DeploymentPage(BaseModel):
     next_cursor: str | None
 
 
+class DistrictOut(BaseModel):
+    slug: str = Field(examples=["old-town"])
+    name_en: str
+    name_es: str
+    lat: float = Field(description="a point inside the district (its centroid when that lies inside)")
+    lon: float
+    deployments: int = Field(description="deployments placed in the district")
+
+
+class DistrictPage(BaseModel):
+    items: list[DistrictOut]
+    next_cursor: str | None
+
+
 class NearbyOut(DeploymentOut):
     distance_m: float = Field(description="great-circle distance from the query point, metres")
 

@@ -1,4 +1,4 @@
-"""The public register over HTTP: filters, pages, 404, 422, GeoJSON validity, health."""
+"""The public register over HTTP: filters, pages, 404, 422, GeoJSON validity (deployments, districts), health."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import uvicorn
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from shapely.geometry import LinearRing
 
 from api.app import create_app
 from core import schema
@@ -99,6 +100,33 @@ def test_geojson_is_a_valid_feature_collection(client: TestClient) -> None:
         props = feature["properties"]
         assert {"code", "name", "technology", "district", "status"} <= set(props)
         assert (props["lat"], props["lon"]) == (lat, lon)
+
+
+def test_districts_geojson_is_a_valid_feature_collection_and_the_list_pages(client: TestClient) -> None:
+    response = client.get("/api/v1/districts.geojson")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    collection = geojson.loads(response.text)
+    assert collection.is_valid and collection["type"] == "FeatureCollection" and len(collection["features"]) == 8
+    for item in collection["features"]:
+        assert item["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        assert set(item["properties"]) == {"slug", "name_en", "name_es"} and item["id"] == item["properties"]["slug"]
+        coordinates = item["geometry"]["coordinates"]
+        for rings in [coordinates] if item["geometry"]["type"] == "Polygon" else coordinates:
+            # RFC 7946's right-hand rule: exterior rings counterclockwise, holes clockwise.
+            assert LinearRing(rings[0]).is_ccw and all(not LinearRing(r).is_ccw for r in rings[1:])
+
+    first = client.get("/api/v1/districts", params={"limit": 5}).json()
+    rest = client.get("/api/v1/districts", params={"limit": 5, "cursor": first["next_cursor"]}).json()
+    assert rest["next_cursor"] is None
+    items = first["items"] + rest["items"]
+    assert [i["slug"] for i in items] == sorted(f["properties"]["slug"] for f in collection["features"])
+    old_town = next(i for i in items if i["slug"] == "old-town")
+    assert old_town["name_es"] == "Casco Antiguo" and old_town["deployments"] == 9
+    assert -90 <= old_town["lat"] <= 90 and -180 <= old_town["lon"] <= 180
+    assert sum(i["deployments"] for i in items) == 57
+    bad = client.get("/api/v1/districts", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json() == {"detail": "invalid cursor"}
 
 
 def test_csv_columns_are_the_geojson_properties(client: TestClient) -> None:
