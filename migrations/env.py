@@ -49,10 +49,28 @@ def run_migrations_online() -> None:
 
 
 def _run(connection: Any) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch migration rebuilds a table on SQLite (copy, drop the old one, rename). With foreign keys on,
+        # dropping the old table fires ON DELETE SET NULL / CASCADE in every table that refers to it: deployments
+        # would lose their district, district follows would be deleted. SQLite ignores this pragma inside a
+        # transaction, so it is set on the driver's connection before one begins, and the keys are checked after.
+        if connection.in_transaction():
+            raise RuntimeError("migrations on SQLite must start outside a transaction")
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(connection=connection, target_metadata=target_metadata, include_object=include_object,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+                      render_as_batch=sqlite, compare_type=True)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} rows whose foreign keys point nowhere "
+                                       f"(first: {tuple(broken[0])}); nothing was changed")
+    finally:
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
