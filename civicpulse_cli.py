@@ -394,6 +394,27 @@ def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# Verbs that work without a database at this version's schema (`db upgrade` is how it gets there).
+SCHEMA_FREE = frozenset({"db", "analyze", "emulator", "chat", "qr"})
+
+
+def _schema_problem(settings: Settings) -> str | None:
+    """Why the database cannot serve this version (unreachable, empty, behind or ahead), or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.schema import revision_problem
+
+    database = _database(settings)
+    try:
+        with database.reading() as session:
+            problem = revision_problem(session.connection())
+    except SQLAlchemyError as exc:
+        return f"cannot reach the database at {_safe_url(settings.database_url)}: {type(exc).__name__}"
+    finally:
+        database.dispose()
+    return None if problem is None else f"{problem} ({_safe_url(settings.database_url)})"
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -506,6 +527,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.logging_setup import configure
 
     configure(json_logs=settings.is_production, request_ids=CorrelationIdFilter(default_value="-"))
+    if args.verb not in SCHEMA_FREE and (problem := _schema_problem(settings)) is not None:
+        print(f"civicpulse: {problem}", file=sys.stderr)
+        return 1
     try:
         result: int = args.func(settings, args)
     except DomainError as exc:

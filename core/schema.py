@@ -8,11 +8,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 UPGRADE_HINT = "run `civicpulse db upgrade`"
+VERSION_TABLE = "alembic_version"
 
 
 def alembic_config(url: str) -> Config:
@@ -43,7 +44,11 @@ def _head() -> str:
 
 def revision_problem(connection: Connection) -> str | None:
     """None when the database is at the migrations' head; otherwise, for people, what is wrong with it."""
-    current = MigrationContext.configure(connection).get_current_heads()
+    # Read directly rather than through Alembic's MigrationContext, which logs its set-up on every call.
+    if not inspect(connection).has_table(VERSION_TABLE):
+        current: tuple[str, ...] = ()
+    else:
+        current = tuple(connection.scalars(text(f"SELECT version_num FROM {VERSION_TABLE}")))
     head = _head()
     if current == (head,):
         return None

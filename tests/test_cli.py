@@ -117,3 +117,27 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path, database_ur
     result = subprocess.run([*CLI, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2 and "CIVICPULSE_SECRET_KEY" in result.stderr
+
+
+def test_commands_refuse_a_database_that_is_not_at_this_versions_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"  # a file of its own on either pass
+    for verb in (["apikey", "list"], ["seed", "demo"], ["jobs", "list"], ["deployments", "export", "--format", "csv"]):
+        refused = run(*verb, cwd=tmp_path, url=url)
+        assert refused.returncode == 1, verb
+        assert refused.stderr.strip().splitlines()[-1] == (
+            f"civicpulse: the database has no civicpulse schema: run `civicpulse db upgrade` ({url})"), verb
+        assert "Traceback" not in refused.stderr
+    # Text analysis needs no database, and `db upgrade` is the way out.
+    assert run("analyze", "Cameras everywhere", cwd=tmp_path, url=url).returncode == 0
+    assert run("db", "upgrade", cwd=tmp_path, url=url).returncode == 0
+    listed = run("apikey", "list", cwd=tmp_path, url=url)
+    assert listed.returncode == 0, listed.stderr
+
+
+def test_commands_name_an_unreachable_database_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://civic:hunter2@127.0.0.1:9/civicpulse"  # the discard port: nobody listens
+    refused = run("apikey", "list", cwd=tmp_path, url=url)
+    assert refused.returncode == 1 and "hunter2" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "civicpulse: cannot reach the database at postgresql+psycopg://civic:***@127.0.0.1:9/civicpulse: "
+        "OperationalError")
