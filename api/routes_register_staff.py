@@ -46,6 +46,11 @@ def create(session: WriteSession, who: Staff, body: DeploymentIn) -> dict[str, A
 def _patched(session: Session, code: str, changes: dict[str, Any]) -> dict[str, Any]:
     current = deployments.get_by_code(session, code=code)
     merged = {k: v for k, v in _record(session, current).items() if k != "updated_at"}
+    moved = ("lat" in changes or "lon" in changes) and "district" not in changes
+    if moved and current.district_id == deployments.locate_district(session, lat=current.lat, lon=current.lon):
+        # Its district came from its point (as a district import decides it): it follows the point that moves.
+        # A district that disagreed with the old point was set on purpose and stays.
+        merged["district"] = None
     merged.update(changes)
     return merged
 

@@ -151,6 +151,21 @@ def test_an_area_keeps_its_geometry_only_and_finite_numbers(client: TestClient, 
     changed = client.patch("/api/v1/deployments/AV-900", json={"area": strings}, headers=h)
     assert changed.status_code == 422 and "area coordinates must be" in changed.json()["detail"]
 
+def test_moving_a_deployment_moves_its_district_unless_it_was_set_by_hand(client: TestClient,
+                                                                         staff: dict[str, str]) -> None:
+    h = {"Authorization": staff["staff"]}
+    places = {d["slug"]: (d["lat"], d["lon"]) for d in client.get("/api/v1/districts").json()["items"]}
+    (first, (lat1, lon1)), (second, (lat2, lon2)) = sorted(places.items())[:2]
+    created = client.post("/api/v1/deployments", json={**NEW, "lat": lat1, "lon": lon1}, headers=h).json()
+    assert created["district"] == first
+    moved = client.patch("/api/v1/deployments/LID-900", json={"lat": lat2, "lon": lon2}, headers=h).json()
+    assert moved["district"] == second
+    # Set by hand to a district its point is not in: moving the point keeps it.
+    assert client.patch("/api/v1/deployments/LID-900", json={"district": first}, headers=h).json()["district"] == first
+    kept = client.patch("/api/v1/deployments/LID-900", json={"lat": lat2 + 1e-5, "lon": lon2}, headers=h).json()
+    assert kept["district"] == first and kept["lat"] == lat2 + 1e-5
+
+
 def test_only_staff_write_the_register(client: TestClient, staff: dict[str, str]) -> None:
     assert client.post("/api/v1/deployments", json=NEW).status_code == 401
     organizer = {"Authorization": staff["organizer"]}
