@@ -294,9 +294,11 @@ def cmd_jobs_list(settings: Settings, args: argparse.Namespace) -> int:
               f"{last.started_at.astimezone(zone).isoformat(timespec='seconds') if last else '-':26}  "
               f"{last.status if last else '-':7}  "
               f"{upcoming.astimezone(zone).isoformat(timespec='seconds') if upcoming else '-':26}  {did}")
-    until = holder.expires_at.astimezone(zone).isoformat(timespec="seconds") if holder else ""
-    print(f"schedule lease: held by {holder.owner} until {until}"
-          if holder else "schedule lease: free (no bot process is running the schedule)")
+    if holder is None:
+        print("schedule lease: free (no bot process is running the schedule)")
+    else:
+        print(f"schedule lease: held by {holder.owner} until "
+              f"{holder.expires_at.astimezone(zone).isoformat(timespec='seconds')}")
     return 0
 
 

@@ -37,9 +37,11 @@ def heads(url: str) -> list[str]:
 
 
 @cache
-def _head() -> str:
-    [head] = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
-    return head
+def _revisions() -> tuple[str, frozenset[str]]:
+    """The shipped migrations' one head and every revision they know (read once per process)."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    [head] = script.get_heads()
+    return head, frozenset(rev.revision for rev in script.walk_revisions())
 
 
 def revision_problem(connection: Connection) -> str | None:
@@ -49,13 +51,11 @@ def revision_problem(connection: Connection) -> str | None:
         current: tuple[str, ...] = ()
     else:
         current = tuple(connection.scalars(text(f"SELECT version_num FROM {VERSION_TABLE}")))
-    head = _head()
+    head, known = _revisions()
     if current == (head,):
         return None
     if not current:
         return f"the database has no civicpulse schema: {UPGRADE_HINT}"
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    known = {rev.revision for rev in script.walk_revisions()}
     if not set(current) <= known:
         return (f"the database is at revision {', '.join(current)}, which this version of civicpulse does not "
                 f"know (a newer version migrated it?); this version needs {head}")
