@@ -8,12 +8,13 @@ from fastapi import APIRouter, Path, Query, Response
 
 from api.auth import Admin
 from api.deps import ReadSession, WriteSession
+from api.errors import StrictJSONRoute
 from api.schemas_staff import ApiKeyCreated, ApiKeyIn, ApiKeyOut, AuditPage
 from core import apikeys, audit
 from core.models import ApiKey
 from core.pagination import DEFAULT_LIMIT, MAX_ID, MAX_LIMIT
 
-router = APIRouter(prefix="/api/v1", tags=["admin"])
+router = APIRouter(prefix="/api/v1", tags=["admin"], route_class=StrictJSONRoute)
 
 
 def _key(key: ApiKey) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from api.auth import Staff
 from api.deps import WriteSession
+from api.errors import StrictJSONRoute
 from api.schemas_staff import AnnouncementIn, AnnouncementOut
 from core import announcements, audit, deployments
 from core.errors import NotFound
 from core.models import District
 
-router = APIRouter(prefix="/api/v1", tags=["announcements"])
+router = APIRouter(prefix="/api/v1", tags=["announcements"], route_class=StrictJSONRoute)
 
 
 @router.post("/announcements", response_model=AnnouncementOut, status_code=201,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import OptionalPrincipal, Principal, require
 from api.deps import DatabaseDep, ReadSession, SettingsDep, WriteSession
+from api.errors import StrictJSONRoute
 from api.schemas_campaigns import (
     CampaignIn,
     CampaignOut,
@@ -29,7 +30,7 @@ from core.db import Database
 from core.models import Campaign, CampaignStatus, Role, utcnow
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(prefix="/api/v1", tags=["campaigns"])
+router = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=StrictJSONRoute)
 Organizer = Annotated[Principal, Depends(require(Role.ORGANIZER, Role.STAFF, Role.ADMIN))]
 CampaignId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such campaign (or not yours)"}}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Staff
 from api.deps import DatabaseDep, ReadSession, WriteSession
+from api.errors import StrictJSONRoute
 from api.schemas import RANGE, FromDate, ToDate
 from api.schemas_staff import (
     CategoryIn,
@@ -30,7 +31,7 @@ from core.i18n import t
 from core.models import Category, Concern, ConcernStatus, Deployment, District, Label
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(prefix="/api/v1", tags=["concerns"])
+router = APIRouter(prefix="/api/v1", tags=["concerns"], route_class=StrictJSONRoute)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no concern with this reference"}}
 
 

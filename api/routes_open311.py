@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import principal_for
+from api.errors import StrictJSONRoute
 from core import concerns, open311
 from core.errors import DomainError, NotFound
 from core.models import Role
 from core.settings import Settings
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=StrictJSONRoute)
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = date(2026, 11, 27).isoformat() + "T00:00:00Z"
 # XML element names for the items of each list the specification returns.

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from api.deps import ReadSession, SettingsDep
+from api.errors import StrictJSONRoute
 from api.schemas import DeploymentOut, DeploymentPage, DistrictPage, NearbyPage
 from core import deployments, districts, exchange
 from core.about import describe
@@ -19,7 +20,7 @@ from core.deployments import MAX_NEARBY_LIMIT, MAX_NEARBY_RADIUS_M, SearchFilter
 from core.models import DeploymentStatus
 from core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-router = APIRouter(prefix="/api/v1", tags=["register"])
+router = APIRouter(prefix="/api/v1", tags=["register"], route_class=StrictJSONRoute)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 Text = Annotated[str | None, Query(min_length=1, max_length=200, description="words in code, name or purpose")]

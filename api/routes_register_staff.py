@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, Staff
 from api.deps import ReadSession, WriteSession
+from api.errors import StrictJSONRoute
 from api.schemas import DeploymentIn, DeploymentOut, DeploymentPatch, ImportReportOut, VersionOut
 from core import audit, deployments, exchange, versions
 from core.errors import Conflict, Invalid
 from core.models import Deployment, DeploymentStatus
 
-router = APIRouter(prefix="/api/v1", tags=["register (staff)"])
+router = APIRouter(prefix="/api/v1", tags=["register (staff)"], route_class=StrictJSONRoute)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no deployment with this code"}}
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
 

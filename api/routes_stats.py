@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 
 from api.auth import OptionalPrincipal
 from api.deps import ReadSession, SettingsDep
+from api.errors import StrictJSONRoute
 from api.schemas import RANGE, FromDate, ToDate
 from api.schemas_staff import StatsOut, TrendsOut
 from core import stats
 from core.models import Role
 
-router = APIRouter(prefix="/api/v1", tags=["statistics"])
+router = APIRouter(prefix="/api/v1", tags=["statistics"], route_class=StrictJSONRoute)
 
 
 @router.get("/stats", response_model=StatsOut, summary="Concern counts and sentiment, grouped")

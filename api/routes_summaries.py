@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import Staff
 from api.deps import ReadSession, SettingsDep
+from api.errors import StrictJSONRoute
 from core import summaries, summary_formats
 from core.models import utcnow
 
-router = APIRouter(prefix="/api/v1", tags=["summaries"])
+router = APIRouter(prefix="/api/v1", tags=["summaries"], route_class=StrictJSONRoute)
 FORMATS = {"json": "application/json", "csv": "text/csv", "markdown": "text/markdown"}
 RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"application/json": {}, "text/csv": {}, "text/markdown": {}}},

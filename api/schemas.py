@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from core import timeutil
 from core.deployments import MAX_LENGTHS, MAX_RETENTION_DAYS, MAX_TERM_LENGTH, MAX_TERMS
+from core.plaintext import control_problem
 
 D = TypeVar("D", bound=date)
 
@@ -70,14 +71,14 @@ class NearbyPage(BaseModel):
     items: list[NearbyOut]
 
 
-def _no_nul(value: str) -> str:
-    """Refuse NUL characters (PostgreSQL cannot store them)."""
-    if "\x00" in value:
-        raise ValueError("NUL characters are not accepted")
+def _no_control(value: str) -> str:
+    """Refuse NUL (PostgreSQL cannot store it) and the other control characters; tab and line ends stay."""
+    if (problem := control_problem(value)) is not None:
+        raise ValueError(problem)
     return value
 
 
-Clean = Annotated[str, AfterValidator(_no_nul)]
+Clean = Annotated[str, AfterValidator(_no_control)]
 
 
 def _in_range(name: str | None = None) -> Callable[[D, ValidationInfo], D]:

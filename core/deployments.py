@@ -19,6 +19,7 @@ from core.errors import Invalid, NotFound
 from core.geo import POLYGON_DEPTH, Box, DistrictIndex, bounding_box, haversine_m, nested_numbers, valid_point
 from core.models import Base, Deployment, DeploymentStatus, District, utcnow
 from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+from core.plaintext import control_problem
 from core.timeutil import in_range, range_reason
 from core.vocab import vocabularies
 
@@ -102,8 +103,8 @@ class DeploymentRecord(BaseModel):
     def _text(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        if "\x00" in value:
-            raise ValueError("NUL characters are not accepted")
+        if (problem := control_problem(value)) is not None:
+            raise ValueError(problem)
         limit = MAX_LENGTHS[str(info.field_name)]
         if len(value) > limit:
             raise ValueError(f"at most {limit} characters, this one has {len(value)}")

@@ -143,9 +143,13 @@ def test_an_area_keeps_its_geometry_only_and_finite_numbers(client: TestClient, 
     h = {"Authorization": staff["staff"], "Content-Type": "application/json"}
     ring = "[[-73.64,45.49],[-73.63,45.49],[-73.63,45.50],[-73.64,45.49]]"
     body = (f'{{"code":"AV-900","name":"Survey van","technology":"lidar","status":"pilot","lat":45.49,"lon":-73.63,'
-            f'"mobile":true,"area":{{"type":"Polygon","coordinates":[{ring}],"note":NaN}}}}')
+            f'"mobile":true,"area":{{"type":"Polygon","coordinates":[{ring}],"note":"{{}}"}}}}')
     created = client.post("/api/v1/deployments", content=body.encode(), headers=h)
     assert created.status_code == 201 and set(created.json()["area"]) == {"type", "coordinates"}
+    # NaN is not JSON, wherever it stands in the body.
+    refused = client.post("/api/v1/deployments", content=body.replace('"{}"', "NaN").replace("AV-900", "AV-901")
+                          .encode(), headers=h)
+    assert refused.status_code == 422 and "NaN is not a number JSON allows" in refused.text
     strings = {"type": "Polygon", "coordinates": [[["-73.64", 45.49], [-73.63, 45.49], [-73.63, 45.5],
                                                    ["-73.64", 45.49]]]}
     changed = client.patch("/api/v1/deployments/AV-900", json={"area": strings}, headers=h)
