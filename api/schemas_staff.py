@@ -132,7 +132,8 @@ class GroupOut(BaseModel):
     key: dict[str, str | None]
     count: int
     mean_polarity: float | None
-    share_negative: float | None
+    share_negative: float | None = Field(description="share of labelled concerns that are negative; null in the "
+                                         "public figures (it would count a group crossed with the label)")
     mean_feeling: float | None
 
 
@@ -143,10 +144,12 @@ class StatsOut(BaseModel):
 
 class TrendPointOut(BaseModel):
     week: str = Field(examples=["2026-W47"])
-    count: int
-    change: float | None = Field(description="relative change from the previous week; null after a week of 0")
+    count: int | None = Field(description="null when the public figures hide the week's group (too small); "
+                                          "0 when it had no concerns")
+    change: float | None = Field(description="relative change from the previous week; null after a week of 0 "
+                                             "or a hidden one")
     mean_polarity: float | None
-    share_negative: float | None
+    share_negative: float | None = Field(description="null in the public figures")
 
 
 class SeriesOut(BaseModel):

@@ -151,6 +151,10 @@ def aggregate_public(session: Session, *, group_by: tuple[str, ...], min_group_s
     so neither an answer nor the difference of two answers (over other periods, or grouped by week alone)
     reveals a hidden one. Combinations of dimensions are for staff: two partitions crossed would let a
     reader rebuild a hidden cell from the margins.
+    `share_negative` is left out (None) for the same reason: times the count, it is the number of negative
+    concerns in the group, a cell of the dimension crossed with the label. Mean polarity and mean feeling stay.
+    `extra["hidden"]` holds the (group key..., week) of every hidden weekly cell, so trends can tell a hidden
+    week from an empty one.
     """
     others = tuple(d for d in group_by if d != "week")
     if len(others) > 1:
@@ -160,45 +164,44 @@ def aggregate_public(session: Session, *, group_by: tuple[str, ...], min_group_s
     start, end = whole_weeks(start, end)
     dims = (*others, "week")
     keys = [_dimension_column(d).label(d) for d in dims]
-    negative = func.sum(case((Concern.label == Label.NEGATIVE.value, 1), else_=0))
     query = _base_query(
         [*keys, func.count().label("n"), func.sum(Concern.polarity).label("sp"),
-         func.count(Concern.polarity).label("np"), negative.label("neg"), func.count(Concern.label).label("nl"),
-         func.sum(Concern.feeling).label("sf"), func.count(Concern.feeling).label("nf")],
+         func.count(Concern.polarity).label("np"), func.sum(Concern.feeling).label("sf"),
+         func.count(Concern.feeling).label("nf")],
         dims, start, end,
     ).group_by(*keys)
     weeks: dict[str, list[Any]] = defaultdict(list)
     for row in session.execute(query):
         weeks[row.week].append(row)
-    totals: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0.0, 0, 0, 0, 0, 0])
-    suppressed_cells = 0
+    totals: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0.0, 0, 0, 0])
+    hidden: set[tuple[Any, ...]] = set()
     for cells in weeks.values():
         shown = hide([int(row.n) for row in cells], min_group_size)
         for row, count in zip(cells, shown, strict=True):
             if count is None:
-                suppressed_cells += 1
+                hidden.add(tuple(row._mapping[d] for d in dims))
                 continue
             key = tuple(row._mapping[d] for d in group_by)
             acc = totals[key]
-            for i, value in enumerate((row.n, row.sp or 0.0, row.np, row.neg or 0, row.nl, row.sf or 0, row.nf)):
+            for i, value in enumerate((row.n, row.sp or 0.0, row.np, row.sf or 0, row.nf)):
                 acc[i] += float(value)
     groups = [
         Group(key=dict(zip(group_by, key, strict=True)), count=int(acc[0]),
               mean_polarity=_round(acc[1] / acc[2]) if acc[2] else None,
-              share_negative=_round(acc[3] / acc[4]) if acc[4] else None,
-              mean_feeling=_round(acc[5] / acc[6]) if acc[6] else None)
+              share_negative=None, mean_feeling=_round(acc[3] / acc[4]) if acc[4] else None)
         for key, acc in totals.items()
     ]
     groups.sort(key=lambda g: _sort_key(g, group_by))
-    return StatsResult(groups, suppressed_cells, (start, end),
-                       {"weeks": [week_of_date(start) if start else None, week_of_date(end) if end else None]})
+    return StatsResult(groups, len(hidden), (start, end),
+                       {"weeks": [week_of_date(start) if start else None, week_of_date(end) if end else None],
+                        "hidden": hidden})
 
 
 @dataclass(frozen=True)
 class TrendPoint:
     week: str
-    count: int
-    change: float | None  # relative to the previous week shown; None when that week had no concerns
+    count: int | None  # None: hidden in the public figures (a small group), unlike 0 (no concerns)
+    change: float | None  # relative to the previous week; None when that week had none or was hidden
     mean_polarity: float | None
     share_negative: float | None
 
@@ -225,6 +228,7 @@ def trends(session: Session, *, group_by: tuple[str, ...] = (), start: date | No
         result = aggregate(session, group_by=dims, start=start, end=end)
     else:
         result = aggregate_public(session, group_by=dims, min_group_size=min_group_size, start=start, end=end)
+    hidden: set[tuple[Any, ...]] = result.extra.get("hidden", set())
     cells: dict[tuple[str | None, ...], dict[str, Group]] = defaultdict(dict)
     for g in result.groups:
         week = g.key["week"]
@@ -244,8 +248,8 @@ def trends(session: Session, *, group_by: tuple[str, ...] = (), start: date | No
         previous = None
         for week in weeks:
             cell = by_week.get(week)
-            count = cell.count if cell else 0
-            change = None if not previous else _round((count - previous) / previous)
+            count: int | None = cell.count if cell else (None if (*key, week) in hidden else 0)
+            change = None if not previous or count is None else _round((count - previous) / previous)
             points.append(TrendPoint(week, count, change, cell.mean_polarity if cell else None,
                                      cell.share_negative if cell else None))
             previous = count

@@ -130,6 +130,34 @@ def test_public_figures_take_one_dimension_at_a_time(db: Database, client: TestC
     assert [g["key"] for g in week_first["groups"]] == [{"week": "2026-W46", "category": "privacy"}]
 
 
+def test_public_figures_do_not_cross_a_group_with_the_label(db: Database, client: TestClient) -> None:
+    # 6 privacy concerns, 4 of them negative: share_negative times the count would publish the 4.
+    _add(db, [(MONDAY_W46, "privacy", -0.4, "negative", 2)] * 4 + [(MONDAY_W46, "privacy", 0.2, "neutral", 4)] * 2)
+    params = {"group_by": "category,week"}
+    public = client.get("/api/v1/stats", params=params).json()["groups"]
+    assert public == [{"key": {"category": "privacy", "week": "2026-W46"}, "count": 6, "mean_polarity": -0.2,
+                       "share_negative": None, "mean_feeling": 2.6667}]
+    trend = client.get("/api/v1/stats/trends", params={"group_by": "category"}).json()["series"][0]["points"]
+    assert [p["share_negative"] for p in trend] == [None]
+    staff = client.get("/api/v1/stats", params=params, headers=_staff(db)).json()["groups"]
+    assert staff[0]["share_negative"] == 0.6667
+
+
+def test_public_trends_tell_a_hidden_week_from_an_empty_one(db: Database, client: TestClient) -> None:
+    # Privacy: 6 in W45, 2 in W46 (hidden, with noise's 6 hidden beside it), none in W47, 5 in W48.
+    w45, w48 = MONDAY_W46 - timedelta(weeks=1), MONDAY_W47 + timedelta(weeks=1)
+    _add(db, [(w45, "privacy", 0.0, "neutral", None)] * 6 + [(MONDAY_W46, "privacy", 0.0, "neutral", None)] * 2
+         + [(MONDAY_W46, "noise", 0.0, "neutral", None)] * 6 + [(w48, "privacy", 0.0, "neutral", None)] * 5)
+    series = client.get("/api/v1/stats/trends", params={"group_by": "category"}).json()["series"]
+    privacy = next(s["points"] for s in series if s["key"] == {"category": "privacy"})
+    assert [(p["week"], p["count"], p["change"]) for p in privacy] == [
+        ("2026-W45", 6, None), ("2026-W46", None, None), ("2026-W47", 0, None), ("2026-W48", 5, None)]
+    full = client.get("/api/v1/stats/trends", params={"group_by": "category"}, headers=_staff(db)).json()["series"]
+    privacy_full = next(s["points"] for s in full if s["key"] == {"category": "privacy"})
+    assert [p["count"] for p in privacy_full] == [6, 2, 0, 5]
+    assert privacy_full[1]["change"] == round((2 - 6) / 6, 4)
+
+
 def _staff(db: Database) -> dict[str, str]:
     with db.transaction() as s:
         key = apikeys.create(s, role=Role.STAFF, principal="stats desk")[1]
