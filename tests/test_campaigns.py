@@ -250,6 +250,8 @@ def test_suppression_hides_small_cells_and_their_complement() -> None:
     assert hide([9, 2, 1, 0], 5) == [None, None, None, 0]  # "not yes" would be a group of 3
     assert hide([10, 0, 12], 5) == [10, 0, 12]
     assert hide([40, 40], 5) == [40, 40]
+    assert hide([40, 30, 6], 5, also=frozenset({2})) == [40, None, None]  # a shared cell hidden elsewhere
+    assert hide([40, 30, 0], 5, also=frozenset({2})) == [40, 30, 0]  # nothing to hide in an empty one
 
 
 def test_public_results_only_when_closed_and_allowed(db: Database, place: dict[str, int]) -> None:
@@ -272,6 +274,42 @@ def test_public_results_only_when_closed_and_allowed(db: Database, place: dict[s
         assert public["suppressed"] > 0 and all(q["answered"] is None for q in public["questions"])
         full = campaigns.results(s, campaign=campaign)
         assert [o["count"] for o in full["questions"][0]["options"]] == [10, 6, 2]
+
+
+def test_free_text_labels_and_categories_hide_their_shared_no_answer_together(db: Database,
+                                                                             place: dict[str, int]) -> None:
+    # 21 respondents; 15 answer the free-text question (labels 10 / 2 / 3; categories 12 / 3) and 6 do not.
+    # The categories hide safety's 3 and, with it, the 6 without an answer. Were the labels to show those 6,
+    # 21 - 6 - 12 would give safety's 3 away.
+    labels = ["negative"] * 10 + ["neutral"] * 2 + ["positive"] * 3
+    categories = ["usefulness"] * 12 + ["safety"] * 3
+    with db.transaction() as s:
+        campaign = make(s, questions=[spec()["questions"][3]])
+        campaigns.open_campaign(s, campaign=campaign, now=NOW)
+        for number in range(21):
+            who = resident(s, number)
+            if number < 15:
+                campaigns.answer(s, campaign=campaign, resident=who, question_index=0,
+                                 value=f"The shuttle stop number {number} needs a shelter", now=NOW,
+                                 policy=builders.POLICY)
+            else:
+                campaigns.skip(s, campaign=campaign, resident=who, question_index=0, now=NOW)
+        s.flush()
+        answers = s.scalars(select(CampaignAnswer).where(~CampaignAnswer.skipped)
+                            .order_by(CampaignAnswer.id)).all()
+        for answer, label, category in zip(answers, labels, categories, strict=True):
+            answer.label, answer.category = label, category
+        campaigns.close_campaign(s, campaign=campaign, now=NOW)
+    with db.reading() as s:
+        found = campaigns.get_by_code(s, code=campaign.code)
+        free = campaigns.public_results(s, campaign=found, min_group_size=5)["questions"][0]
+        full = campaigns.results(s, campaign=found)["questions"][0]
+    assert full["no_answer"] == 6 and full["labels"]["negative"] == 10
+    assert {c["category"]: c["count"] for c in free["categories"]} == {"usefulness": 12, "safety": None}
+    assert free["no_answer"] is None
+    assert free["labels"]["negative"] == 10
+    hidden = [n for n in (free["labels"]["neutral"], free["labels"]["positive"], free["no_answer"]) if n is None]
+    assert len(hidden) == 3  # 2 + 3 + 6: nothing left to subtract
 
 
 def test_erase_keeps_answers_unlinked_and_empties_text(db: Database, place: dict[str, int]) -> None:

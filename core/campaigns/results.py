@@ -114,11 +114,11 @@ def _compute(session: Session, campaign: Campaign, minimum: int | None) -> dict[
     completed = sum(int(r[2]) for r in data["by_district"])
     suppressed = 0
 
-    def cut(counts: list[int]) -> list[int | None]:
+    def cut(counts: list[int], also: frozenset[int] = frozenset()) -> list[int | None]:
         nonlocal suppressed
         if not public:
             return list(counts)
-        result = hide(counts, minimum or 1)
+        result = hide(counts, minimum or 1, also)
         suppressed += sum(1 for c in result if c is None)
         return result
 
@@ -175,10 +175,19 @@ def _compute(session: Session, campaign: Campaign, minimum: int | None) -> dict[
                 category_counts[category] += count
                 polarity_sum += float(p_sum or 0.0)
                 polarity_n += p_n
-            labels = cut([label_counts.get(v, 0) for v in LABELS] + [label_counts.get(None, 0), no_answer])
+            label_cells = [label_counts.get(v, 0) for v in LABELS] + [label_counts.get(None, 0), no_answer]
+            category_cells = [category_counts.get(c, 0) for c in CATEGORIES] + [no_answer]
+            # Labels and categories are two partitions of the same respondents sharing the "no answer" cell:
+            # hidden in one, it is hidden in the other too, or the other's total minus its shown cells would
+            # give away the first's hidden ones.
+            shared: frozenset[int] = frozenset()
+            if public and (hide(label_cells, minimum or 1)[-1] is None
+                           or hide(category_cells, minimum or 1)[-1] is None):
+                shared = frozenset({-1})
+            labels = cut(label_cells, frozenset(len(label_cells) + i for i in shared))
             out["labels"] = {**dict(zip(LABELS, labels, strict=False)), "undetermined": labels[-2]}
             out["no_answer"] = labels[-1]
-            categories = cut([category_counts.get(c, 0) for c in CATEGORIES] + [no_answer])
+            categories = cut(category_cells, frozenset(len(category_cells) + i for i in shared))
             out["categories"] = [{"category": c, "count": categories[i]} for i, c in enumerate(CATEGORIES)
                                  if categories[i] != 0]
             out["share_negative"] = _share(labels[0], answered - label_counts.get(None, 0)) if not public else None
