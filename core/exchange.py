@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.deployments import LIST_FIELDS, RECORD_FIELDS, slugs_by_id, to_record
 from core.errors import Invalid
 from core.models import Deployment
+from core.plaintext import from_spreadsheet, spreadsheet_safe
 
 CSV_COLUMNS = list(RECORD_FIELDS)
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -47,7 +48,7 @@ def _csv_value(key: str, value: Any) -> str:
         return "yes" if value else "no"
     if key == "area":
         return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    return spreadsheet_safe(value) if isinstance(value, str) else str(value)
 
 
 def to_csv_row(record: dict[str, Any]) -> dict[str, str]:
@@ -102,7 +103,7 @@ def from_csv_row(row: dict[str, str | None]) -> dict[str, Any]:
             except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
                 raise Invalid("area: not valid GeoJSON") from exc
         else:
-            out[key] = value or None
+            out[key] = from_spreadsheet(value) or None
     return out
 
 

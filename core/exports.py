@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Concern, Deployment, District
+from core.plaintext import spreadsheet_safe
 from core.triage import ConcernFilters, filtered_query
 
 BATCH = 2000
@@ -26,12 +27,7 @@ _SELECTED = (
     Concern.deployment_id, Concern.district_id, Concern.text, Concern.key_phrases, Concern.flags, Concern.closed_at,
     Concern.first_reply_at, Concern.satisfied, Concern.lat, Concern.lon, Concern.id,
 )
-# A spreadsheet would run a cell that starts like a formula; residents' words must never execute.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-
-def _safe(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _rows(session: Session, filters: ConcernFilters) -> Iterator[Any]:
@@ -62,7 +58,7 @@ def concerns_csv(session: Session, *, filters: ConcernFilters) -> Iterator[str]:
         values = dict(zip(CSV_COLUMNS, (_plain(v) for v in row), strict=False))
         values["deployment"] = codes.get(row.deployment_id) if row.deployment_id else None
         values["district"] = slugs.get(row.district_id) if row.district_id else None
-        values["text"] = _safe(row.text)
+        values["text"] = spreadsheet_safe(row.text)
         values["key_phrases"] = ";".join(row.key_phrases or [])
         values["flags"] = ";".join(row.flags or [])
         writer.writerow(["" if values[c] is None else values[c] for c in CSV_COLUMNS])

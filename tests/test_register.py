@@ -158,6 +158,25 @@ def test_export_then_import_round_trips(db: Database, tmp_path, fmt: str) -> Non
         assert exchange.all_records(s) == records
 
 
+def test_csv_export_cells_never_run_as_formulas_and_still_round_trip(db: Database) -> None:
+    hostile = {"description": "-2+3", "vendor": "@SUM(A1)", "accountable_contact": "=1+1",
+               "legal_basis": "'=HYPERLINK(\"x\")", "name": "+cmd|' /C calc'!A0"}
+    with db.transaction() as s:
+        builders.deployment(s, **hostile)
+    with db.reading() as s:
+        records = exchange.all_records(s)
+    buffer = io.StringIO()
+    exchange.write_csv(records, buffer)
+    row = next(csv.DictReader(io.StringIO(buffer.getvalue())))
+    assert {key: row[key] for key in hostile} == {key: "'" + value for key, value in hostile.items()}
+    assert row["lon"] == "-73.6395"  # numbers stay numbers
+    with db.transaction() as s:
+        again = import_records(s, rows=exchange.read_csv(buffer.getvalue()), actor="test")
+    assert again.ok and again.unchanged == 1 and again.updated == 0
+    with db.reading() as s:
+        assert exchange.all_records(s) == records
+
+
 def test_search_by_words_technology_district_status_and_pages(db: Database) -> None:
     with db.transaction() as s:
         builders.districts(s)

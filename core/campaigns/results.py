@@ -33,6 +33,7 @@ from core.models import (
     Label,
     QuestionKind,
 )
+from core.plaintext import spreadsheet_safe
 from core.suppression import hide
 
 DECIMALS = 4
@@ -40,7 +41,6 @@ MAX_TEXTS = 200  # free-text answers listed per question in full results (latest
 MAX_PHRASES = 20
 LABELS = [label.value for label in Label]
 CATEGORIES = [c.value for c in Category]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _round(value: float | None) -> float | None:
@@ -240,9 +240,6 @@ def headline(session: Session, *, campaign: Campaign, min_group_size: int) -> di
     return found
 
 
-def _safe(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
 
 def csv_columns(campaign: Campaign) -> list[str]:
     columns = ["respondent", "district", "started_on", "completed"]
@@ -290,12 +287,12 @@ def _cells(question: dict[str, Any], answer: CampaignAnswer | None, language: st
     if answer is None or answer.skipped:
         return ["", "", "", "", ""] if free else [""]
     if kind is QuestionKind.SINGLE_CHOICE and answer.value is not None:
-        return [_safe(text_in(question["options"][answer.value], language))]
+        return [spreadsheet_safe(text_in(question["options"][answer.value], language))]
     if kind is QuestionKind.MULTIPLE_CHOICE and answer.mask is not None:
-        return [";".join(_safe(text_in(o, language)) for i, o in enumerate(question["options"])
+        return [";".join(spreadsheet_safe(text_in(o, language)) for i, o in enumerate(question["options"])
                          if answer.mask >> i & 1)]
     if kind is QuestionKind.SCALE:
         return [answer.value]
-    return [_safe(answer.text or ""), answer.language or "", answer.label or "",
+    return [spreadsheet_safe(answer.text or ""), answer.language or "", answer.label or "",
             "" if answer.polarity is None else round(answer.polarity, DECIMALS), answer.category or ""]
 
