@@ -105,6 +105,11 @@ def test_licence_plates_are_replaced() -> None:
     text, flags = redact("cars ABC 1234, 7ABC123, 1234-BCD and AB-123-CD were logged")
     assert text == "cars [plate], [plate], [plate] and [plate] were logged"
     assert flags == ["plate"]
+    # Three letters and four digits is a plate even with a code's dash; three and three (Quebec) too.
+    text, flags = redact("my plate is ABC-1234, hers is FGH 123 and his XYZ789; CAM-004 saw them all")
+    assert text == "my plate is [plate], hers is [plate] and his [plate]; CAM-004 saw them all"
+    assert flags == ["plate"]
+    assert redact("USD 100, CAD 250 and ISO 9001")[1] == []
 
 
 def test_project_identifiers_and_ordinary_numbers_stay() -> None:

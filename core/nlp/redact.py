@@ -6,10 +6,12 @@ import re
 
 import phonenumbers
 
-# The project's identifiers: deployment codes (AQ-017, LPR-12) and concern references (C-7K2Q9).
-# A code followed by "-XX" is a French-style plate (AB-123-CD), not a deployment code.
+# The project's identifiers: deployment codes (AQ-017, LPR-12), written with the dash signs show, and concern
+# references (C-7K2Q9). A code followed by "-XX" is a French-style plate (AB-123-CD), and three letters, a dash
+# and four digits (ABC-1234) is the most common North American plate: neither is kept as a code. A register
+# code of that shape is redacted in residents' text too: over-redaction is the safer error.
 _PROTECTED = re.compile(
-    r"\bC-[0-9A-HJKMNP-TV-Z]{5,6}\b|\b[A-Z]{2,4}-\d{1,4}\b(?!-[A-Z])",
+    r"\bC-[0-9A-HJKMNP-TV-Z]{5,6}\b|\b(?![A-Z]{3}-\d{4}\b)[A-Z]{2,4}-\d{1,4}\b(?!-[A-Z])",
     re.IGNORECASE,
 )
 # Private-use characters stand in for protected identifiers while the redactors run:
@@ -23,7 +25,8 @@ _URL_SECRET = re.compile(r"^(?:https?://)?[^/?#\s]*@|\?[^#\s]")  # credentials, 
 _EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 _PLATE = re.compile(
     r"\b\d[A-Z]{3}\d{3}\b"  # 7ABC123 (California)
-    r"|\b(?!(?:USD|EUR|GBP|MXN|ISO|RFC|CO2|PM2|NOX)\b)[A-Z]{3}[ -]?\d{4}\b"  # ABC 1234, ABC-1234
+    r"|\b(?!(?:USD|EUR|GBP|MXN|CAD|ISO|RFC|CO2|PM2|NOX)\b)[A-Z]{3}[ -]?\d{4}\b"  # ABC 1234, ABC-1234
+    r"|\b(?!(?:USD|EUR|GBP|MXN|CAD)\b)[A-Z]{3} ?\d{3}\b"  # ABC 123, ABC123 (Quebec, Ontario's older plates)
     r"|\b\d{4}[ -]?[BCDFGHJKLMNPRSTVWXYZ]{3}\b"  # 1234-BCD (Spain: consonants only)
     r"|\b[A-Z]{2}-\d{3}-[A-Z]{2}\b"  # AB-123-CD (France, Italy)
     r"|\b[A-Z]{2}\d{2} ?[A-Z]{3}\b"  # AB12 CDE (UK)
