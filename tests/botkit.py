@@ -90,11 +90,14 @@ class Resident:
 
     def press(self, message: dict[str, Any], label_part: str | None = None, *, data: str | None = None,
               count: int = 1, timeout: float = 8.0) -> list[dict[str, Any]]:
-        """Press the button whose label contains `label_part` (or whose callback data is `data`)."""
+        """Press the button whose label contains `label_part` (or whose callback data is `data`, with or
+        without the draft's "|nonce" mark)."""
         if data is None:
             found = [d for label, d in buttons(message) if label_part is not None and label_part in label]
             assert found, f"no button {label_part!r} in {buttons(message)}"
             data = found[0]
+        else:
+            data = next((d for _, d in buttons(message) if d.partition("|")[0] == data), data)
         self.phone.press(self.user_id, message["message_id"], data=data)
         got = self.phone.wait(self.user_id, after=self.last_id, count=count, timeout=timeout)
         if got:

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from bot.emulator import EmulatorServer
 from bot.emulator_client import EmulatorClient, buttons
 from core.db import Database
-from core.models import Concern, ConcernEvent, FlowState, Follow, Resident
+from core.models import Concern, ConcernEvent, Deployment, FlowState, Follow, Resident
 from core.settings import Settings
 from tests import builders
 from tests.botkit import BotRunner, consented
@@ -161,7 +161,7 @@ def test_raising_a_concern_from_a_card_end_to_end(bot: BotRunner, phone: Emulato
     with city.reading() as session:
         concern = session.scalars(select(Concern)).one()
     assert concern.reference in done
-    assert concern.feeling == 2 and concern.category == first_data[2:]
+    assert concern.feeling == 2 and concern.category == first_data[2:].partition("|")[0]
     assert count(city, FlowState) == 0
 
 
@@ -296,12 +296,13 @@ def test_a_redelivered_update_is_handled_once(bot: BotRunner, phone: EmulatorCli
     category = _report_from_card(chat, "The camera is pointed at the bus stop benches")[0]
     feeling = chat.press(category, data="k:surveillance")[0]
     confirm = chat.press(feeling, data="e:0")[0]
-    sent = phone.press(chat.user_id, confirm["message_id"], data="ok")
+    send = next(d for _, d in buttons(confirm) if d.partition("|")[0] == "ok")
+    sent = phone.press(chat.user_id, confirm["message_id"], data=send)
     done = phone.wait(chat.user_id, after=chat.last_id, count=1)
     chat.last_id = done[-1]["message_id"]
     update = {"update_id": sent["update_id"], "callback_query": {
         "id": "redelivered", "from": {"id": chat.user_id, "is_bot": False, "first_name": "R"},
-        "chat_instance": "1", "data": "ok",
+        "chat_instance": "1", "data": send,
         "message": {"message_id": confirm["message_id"], "date": 0, "chat": {"id": chat.user_id, "type": "private"}}}}
     phone.raw_update(update)
     assert chat.quiet(1.0) == []
@@ -486,8 +487,49 @@ def test_unknown_command_and_stale_buttons_get_a_clear_answer(bot: BotRunner, ph
     category = _report_from_card(chat, "The camera points at the playground")[0]
     confirm = chat.press(chat.press(category, data="k:privacy")[0], data="e:0")[0]
     chat.say("/cancel")
-    assert "step is over" in chat.press(confirm, "Send")[0]["plain"]
+    assert "earlier message" in chat.press(confirm, "Send")[0]["plain"]
     assert count(city, Concern) == 0
+
+
+def test_buttons_of_an_earlier_draft_do_not_act_on_the_current_one(bot: BotRunner, phone: EmulatorClient,
+                                                                  city: Database) -> None:
+    chat = consented(phone, 172)
+    category = _report_from_card(chat, "First draft: the drone is loud at night")[0]
+    old_confirm = chat.press(chat.press(category, data="k:noise")[0], data="e:0")[0]
+    chat.say("/cancel")
+    category = _report_from_card(chat, "Second draft: the kiosk wifi asks for my e-mail")[0]
+    feeling = chat.press(category, data="k:privacy")[0]
+    # The first draft's Send and Cancel are refused; the second draft goes on where it was.
+    assert "earlier message" in chat.press(old_confirm, "Send")[0]["plain"]
+    assert "earlier message" in chat.press(old_confirm, "Cancel")[0]["plain"]
+    assert count(city, Concern) == 0
+    confirm = chat.press(feeling, data="e:3")[0]
+    assert "Second draft" in confirm["plain"]
+    chat.press(confirm, "Send")
+    with city.reading() as session:
+        concern = session.scalars(select(Concern)).one()
+    assert concern.text.startswith("Second draft") and concern.category == "privacy"
+    # Its own Cancel after it was sent is refused too, rather than answering "Cancelled. Nothing was sent."
+    assert "earlier message" in chat.press(confirm, "Cancel")[0]["plain"]
+
+
+def test_a_device_picked_near_me_while_raising_a_concern_is_the_concerns(bot: BotRunner, phone: EmulatorClient,
+                                                                        city: Database) -> None:
+    chat = consented(phone, 173)
+    target = chat.say("/report")[0]
+    asked = chat.press(target, "near me")[0]
+    assert "location" in asked["plain"].lower()
+    with city.reading() as session:
+        first = session.scalars(select(Deployment).order_by(Deployment.id)).first()
+        assert first is not None
+        code, lat, lon = first.code, first.lat, first.lon
+    listing = chat.location(lat, lon)[0]
+    picked = chat.press(listing, code)[0]
+    assert code in picked["plain"] and "concern" in picked["plain"].lower()  # the text is asked, no card
+    chat.say("It blinks all night into the bedroom")
+    with city.reading() as session:
+        flow = session.scalars(select(FlowState)).one()
+    assert flow.step == "category" and flow.data["code"] == code
 
 
 def test_a_concern_in_spanish_end_to_end(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:

@@ -124,6 +124,10 @@ def _location(turn: Turn, lat: float, lon: float) -> None:
 
 
 def _callback(turn: Turn, data: str) -> None:
+    data, marked, nonce = data.partition("|")
+    if marked and not report.belongs(turn, nonce):
+        turn.say("flow-expired")  # a button of an earlier draft must not act on the current one
+        return
     head, _, rest = data.partition(":")
     if head == "c":
         if not find.open_code(turn, rest):
@@ -163,8 +167,11 @@ def _callback(turn: Turn, data: str) -> None:
     elif data == "dn":
         report.duplicate_choice(turn, None)
     elif data == "x":
-        turn.end_flow()
-        turn.say("cancelled").remove_keyboard = True
+        if turn.flow is None or turn.flow.flow == "browse":
+            turn.say("nothing-to-cancel").remove_keyboard = True
+        else:
+            turn.end_flow()
+            turn.say("cancelled").remove_keyboard = True
     elif head == "l":
         account.set_language(turn, rest)
     elif head == "y":

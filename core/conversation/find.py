@@ -141,7 +141,8 @@ def ask_location(turn: Turn, key: str = "near-ask") -> None:
     reply.ask_location = turn.label("near-button")
 
 
-def show_nearby(turn: Turn, lat: float, lon: float) -> None:
+def show_nearby(turn: Turn, lat: float, lon: float, action: str = "c") -> None:
+    """List the deployments near the point; a button opens its card ("c"), or picks it for a concern ("r")."""
     hits = nearby(turn.session, lat=lat, lon=lon, radius_m=NEAR_RADIUS_M, limit=NEAR_LIMIT)
     if not hits:
         reply = turn.say("near-none", km=NEAR_RADIUS_M / 1000)
@@ -152,7 +153,7 @@ def show_nearby(turn: Turn, lat: float, lon: float) -> None:
         distance = (turn.t("distance-metres", metres=round(hit.distance_m)) if hit.distance_m < 1000
                     else turn.t("distance-km", km=f"{hit.distance_m / 1000:.1f}"))
         rows.append([Button(turn.label("near-item", code=hit.deployment.code, name=cut(hit.deployment.name, 40),
-                                       distance=distance), f"c:{hit.deployment.code}")])
+                                       distance=distance), f"{action}:{hit.deployment.code}")])
     reply = turn.say("near-list", buttons=rows, count=len(hits))
     reply.remove_keyboard = True
 

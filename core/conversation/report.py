@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from core import concerns, nlp
-from core.conversation.base import Turn, cut
+from core.conversation.base import Button, Turn, cut
 from core.conversation.errors import explain
 from core.conversation.find import ask_location, deployment_by_code
 from core.deployments import normalize_code
@@ -18,8 +18,23 @@ from core.nlp.categories import PRIORITY
 CONFIRM_PREVIEW_CHARS = 1500
 
 
+# A draft's buttons carry the start of its nonce ("ok|3f9a1c"): a button of an earlier draft is refused instead
+# of acting on the current one (core.conversation checks it before any step runs).
+NONCE_CHARS = 6
+
+
 def _data(turn: Turn) -> dict[str, Any]:
     return dict(turn.flow.data) if turn.flow is not None else {}
+
+
+def _button(turn: Turn, key: str, action: str, data: dict[str, Any], **args: Any) -> Button:
+    return turn.button(key, f"{action}|{str(data['nonce'])[:NONCE_CHARS]}", **args)
+
+
+def belongs(turn: Turn, nonce: str) -> bool:
+    """Whether a button with this nonce belongs to the draft in progress."""
+    current = str(turn.flow.data.get("nonce", "")) if turn.flow is not None else ""
+    return len(nonce) == NONCE_CHARS and current[:NONCE_CHARS] == nonce
 
 
 def start(turn: Turn, code: str | None) -> None:
@@ -36,7 +51,7 @@ def start(turn: Turn, code: str | None) -> None:
         if current:
             rows.append([turn.button("report-target-this", f"r:{current}", code=current)])
         rows.append([turn.button("report-target-nearby", "r:?"), turn.button("report-target-general", "r:-")])
-        rows.append([turn.button("button-cancel", "x")])
+        rows.append([_button(turn, "button-cancel", "x", data)])
         turn.set_flow("report", "target", data)
         turn.say("report-ask-target", buttons=rows)
         return
@@ -56,7 +71,7 @@ def start(turn: Turn, code: str | None) -> None:
 
 
 def _ask_text(turn: Turn, data: dict[str, Any]) -> None:
-    cancel = [[turn.button("button-cancel", "x")]]
+    cancel = [[_button(turn, "button-cancel", "x", data)]]
     if data.get("code"):
         turn.say("report-ask-text", buttons=cancel, code=data["code"], name=data.get("name", ""),
                  limit=nlp.MAX_CHARS)
@@ -101,8 +116,8 @@ def _take_text(turn: Turn, data: dict[str, Any], text: str) -> None:
             return
         data.update(long_text=head.text, long_category=head.category, long_analysis=asdict(head))
         turn.set_flow("report", "text", data)
-        turn.say("report-too-long", buttons=[[turn.button("report-use-first", "tr", limit=limit)],
-                                             [turn.button("button-cancel", "x")]],
+        turn.say("report-too-long", buttons=[[_button(turn, "report-use-first", "tr", data, limit=limit)],
+                                             [_button(turn, "button-cancel", "x", data)]],
                  length=int(str(exc.details.get("length", 0))), limit=limit)
         return
     except DomainError as exc:
@@ -128,11 +143,11 @@ def use_first_part(turn: Turn) -> None:
 
 def _ask_category(turn: Turn, data: dict[str, Any]) -> None:
     suggested = data.get("suggested") or Category.OTHER.value
-    rows = [[turn.button("report-category-suggested", f"k:{suggested}",
-                         category=turn.t(f"category-{suggested}"))]]
+    rows = [[_button(turn, "report-category-suggested", f"k:{suggested}", data,
+                     category=turn.t(f"category-{suggested}"))]]
     others = [c.value for c in PRIORITY if c.value != suggested]
     for i in range(0, len(others), 2):
-        rows.append([turn.button(f"category-{c}", f"k:{c}") for c in others[i:i + 2]])
+        rows.append([_button(turn, f"category-{c}", f"k:{c}", data) for c in others[i:i + 2]])
     turn.set_flow("report", "category", data)
     turn.say("report-ask-category", buttons=rows, category=turn.t(f"category-{suggested}"))
 
@@ -149,7 +164,8 @@ def on_category(turn: Turn, category: str) -> None:
     if turn.flow.step == "confirm":
         _confirm(turn, data)
         return
-    rows = [[turn.button(f"feeling-{n}", f"e:{n}") for n in range(1, 6)], [turn.button("button-skip", "e:0")]]
+    rows = [[_button(turn, f"feeling-{n}", f"e:{n}", data) for n in range(1, 6)],
+            [_button(turn, "button-skip", "e:0", data)]]
     turn.set_flow("report", "feeling", data)
     turn.say("report-ask-feeling", buttons=rows)
 
@@ -176,7 +192,7 @@ def on_location(turn: Turn, lat: float, lon: float) -> bool:
     if turn.flow.step == "target":
         from core.conversation.find import show_nearby
 
-        show_nearby(turn, lat, lon)
+        show_nearby(turn, lat, lon, action="r")  # a device picked here is the concern's, not a card to open
         return True
     if turn.flow.step != "location":
         return False
@@ -198,8 +214,8 @@ def _confirm(turn: Turn, data: dict[str, Any]) -> None:
              if data.get("code") else turn.t("report-about-general"))
     feeling = turn.t(f"feeling-{data['feeling']}") if data.get("feeling") else turn.t("report-no-feeling")
     location = turn.t("report-location-yes" if data.get("lat") is not None else "report-location-no")
-    rows = [[turn.button("report-send", "ok")],
-            [turn.button("report-change-category", "kc"), turn.button("button-cancel", "x")]]
+    rows = [[_button(turn, "report-send", "ok", data)],
+            [_button(turn, "report-change-category", "kc", data), _button(turn, "button-cancel", "x", data)]]
     turn.say("report-confirm", buttons=rows, about=about, category=turn.t(f"category-{data['category']}"),
              feeling=feeling, location=location, text=cut(data["text"], CONFIRM_PREVIEW_CHARS))
 
@@ -210,7 +226,7 @@ def change_category(turn: Turn) -> None:
         return
     data = _data(turn)
     suggested = data.get("suggested") or Category.OTHER.value
-    rows = [[turn.button(f"category-{c.value}", f"k:{c.value}")] for c in PRIORITY]
+    rows = [[_button(turn, f"category-{c.value}", f"k:{c.value}", data)] for c in PRIORITY]
     turn.say("report-ask-category", buttons=rows, category=turn.t(f"category-{suggested}"))
 
 
@@ -230,8 +246,8 @@ def send(turn: Turn) -> None:
             data["dup"] = dup.reference
             turn.set_flow("report", "duplicate", data)
             turn.say("report-duplicate", buttons=[
-                [turn.button("report-add-to", f"da:{dup.reference}", reference=dup.reference)],
-                [turn.button("report-file-new", "dn")], [turn.button("button-cancel", "x")]],
+                [_button(turn, "report-add-to", f"da:{dup.reference}", data, reference=dup.reference)],
+                [_button(turn, "report-file-new", "dn", data)], [_button(turn, "button-cancel", "x", data)]],
                 reference=dup.reference, date=dup.created_on.isoformat(), text=cut(dup.text, 300))
             return
     _store(turn, data, d)
