@@ -112,6 +112,12 @@ def test_licence_plates_are_replaced() -> None:
     assert redact("USD 100, CAD 250 and ISO 9001")[1] == []
 
 
+def test_an_email_address_that_holds_a_code_shape_is_still_an_email() -> None:
+    text, flags = redact("write to jo-99@yahoo.com, ana.lpr-12@example.org or me@aq-017.example about AQ-017")
+    assert text == "write to [email], [email] or [email] about AQ-017"
+    assert flags == ["email"]
+
+
 def test_project_identifiers_and_ordinary_numbers_stay() -> None:
     text = "AQ-017, CAM-104, WIFI-003, LPR-12 and C-7K2Q9 at 12 Elm Street: in 2026 at 10:30, 45% of $40,000"
     assert redact(text) == (text, [])

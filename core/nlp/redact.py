@@ -10,8 +10,10 @@ import phonenumbers
 # references (C-7K2Q9). A code followed by "-XX" is a French-style plate (AB-123-CD), and three letters, a dash
 # and four digits (ABC-1234) is the most common North American plate: neither is kept as a code. A register
 # code of that shape is redacted in residents' text too: over-redaction is the safer error.
+# Nor is anything inside an e-mail address (jo-99@example.org, ana.lpr-12@example.org, me@aq-017.example).
 _PROTECTED = re.compile(
-    r"\bC-[0-9A-HJKMNP-TV-Z]{5,6}\b|\b(?![A-Z]{3}-\d{4}\b)[A-Z]{2,4}-\d{1,4}\b(?!-[A-Z])",
+    r"(?<![\w.+%@-])(?:\bC-[0-9A-HJKMNP-TV-Z]{5,6}\b|\b(?![A-Z]{3}-\d{4}\b)[A-Z]{2,4}-\d{1,4}\b(?!-[A-Z]))"
+    r"(?![\w.+%-]*@)",
     re.IGNORECASE,
 )
 # Private-use characters stand in for protected identifiers while the redactors run:
