@@ -418,3 +418,16 @@ def test_noun_phrase_chunks_are_those_of_nltks_regexp_parser() -> None:
         assert noun_phrases(tagged) == expected, text
         compared += bool(expected)
     assert compared > 50
+
+
+@pytest.mark.parametrize("text", [
+    "La caméra de la rue enregistre nos visages et nous ne savons pas qui regarde les images.",
+    "A câmera da rua grava nossos rostos e não sabemos quem vê as imagens.",
+    "La telecamera della strada registra i nostri volti e non sappiamo chi guarda le immagini.",
+    "Die Kamera in der Straße filmt unsere Gesichter und wir wissen nicht, wer die Bilder sieht.",
+])
+def test_other_latin_script_languages_are_neither_english_nor_spanish(text: str) -> None:
+    # Their function words outnumber English's and Spanish's own: no language, so no English polarity
+    # (TextBlob read German as English and gave 0.0) and no Spanish lexicon on French.
+    found = analyze(text, prior_language="en")
+    assert found.language is None and found.polarity is None and found.subjectivity is None

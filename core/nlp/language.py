@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
+from importlib import resources
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 from core.nlp.lexicon import lexicon
-from core.nlp.text import words
+from core.nlp.text import fold, words
 
 SUPPORTED = ("en", "es")
 # Fewer words than this: too little evidence, the resident's chosen language decides.
@@ -41,15 +43,20 @@ def _detector() -> LanguageDetector:
 
 
 @cache
-def _function_words() -> tuple[frozenset[str], frozenset[str]]:
+def _function_words() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     english, spanish = lexicon("en").stopwords, lexicon("es").stopwords
-    return english - spanish, spanish - english
+    data = json.loads(resources.files("core.data").joinpath("other_function_words.json").read_text("utf-8"))
+    others = {fold(w) for lang, found in data.items() if lang != "about" for w in found} - english - spanish
+    return english - spanish, spanish - english, frozenset(others)
 
 
 def _by_function_words(tokens: list[str]) -> str | None:
-    english, spanish = _function_words()
+    """"en" or "es" when the function words settle it, "other" for another Latin-script language, else None."""
+    english, spanish, others = _function_words()
     en = sum(token in english for token in tokens)
     es = sum(token in spanish for token in tokens)
+    if sum(token in others for token in tokens) >= max(CLEAR_FUNCTION_WORDS, en + es + 1):
+        return "other"  # French, Portuguese, Italian, German, Dutch: their words outnumber ours
     if en >= CLEAR_FUNCTION_WORDS and not es:
         return "en"
     if es >= CLEAR_FUNCTION_WORDS and not en:
@@ -78,6 +85,8 @@ def detect_language(text: str, *, prior: str | None = None, tokens: list[str] | 
     if sum(len(t) > 1 and t.isalpha() for t in tokens) < MIN_WORDS and len(_WORD.findall(text)) < MIN_WORDS:
         return fallback
     clear = _by_function_words(tokens)
+    if clear == "other":
+        return None
     if clear is not None:
         return clear
     # Confidence over the whole text: a mixed text goes to the language most of it is written in.
