@@ -39,11 +39,16 @@ def feature_collection(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+# A list the city published as empty ("collects no data"), in a CSV cell; a blank cell stays "unknown", as
+# spreadsheets leave cells blank for that. Vocabulary ids are lower-case words, so this is never one of them.
+EMPTY_LIST = "(none)"
+
+
 def _csv_value(key: str, value: Any) -> str:
     if value is None:
         return "unknown" if key in LIST_FIELDS or key == "personal_data" else ""
     if key in LIST_FIELDS:
-        return ";".join(value)
+        return ";".join(value) if value else EMPTY_LIST
     if key == "personal_data" or isinstance(value, bool):
         return "yes" if value else "no"
     if key == "area":
@@ -90,7 +95,10 @@ def from_csv_row(row: dict[str, str | None]) -> dict[str, Any]:
         if key == "updated_at":
             continue
         if key in LIST_FIELDS:
-            out[key] = None if value.lower() in ("", "unknown") else [p.strip() for p in value.split(";") if p.strip()]
+            if value.lower() in ("", "unknown"):
+                out[key] = None
+            else:
+                out[key] = [] if value == EMPTY_LIST else [p.strip() for p in value.split(";") if p.strip()]
         elif key == "personal_data":
             out[key] = _bool(value, key)
         elif key == "mobile":
@@ -189,7 +197,8 @@ def read_text(path: Path) -> str:
     if path.stat().st_size > MAX_IMPORT_BYTES:
         raise Invalid(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
     try:
-        return path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as file:  # line ends inside quoted cells kept as sent
+            return file.read()
     except UnicodeDecodeError as exc:
         raise Invalid("the file is not UTF-8 text") from exc
 

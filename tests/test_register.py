@@ -177,6 +177,24 @@ def test_csv_export_cells_never_run_as_formulas_and_still_round_trip(db: Databas
         assert exchange.all_records(s) == records
 
 
+def test_empty_lists_and_line_ends_survive_a_csv_file_round_trip(db: Database, tmp_path) -> None:
+    with db.transaction() as s:
+        builders.deployment(s, data_types=[], purposes=None, description="first line\r\nsecond\rthird")
+    with db.reading() as s:
+        records = exchange.all_records(s)
+    assert records[0]["data_types"] == [] and records[0]["purposes"] is None
+    path = tmp_path / "register.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        exchange.write_csv(records, out)
+    row = next(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    assert row["data_types"] == exchange.EMPTY_LIST and row["purposes"] == "unknown"
+    with db.transaction() as s:
+        again = import_records(s, rows=exchange.read_file(path), actor="test")
+    assert again.ok and again.unchanged == 1 and again.updated == 0
+    with db.reading() as s:
+        assert exchange.all_records(s) == records
+
+
 def test_search_by_words_technology_district_status_and_pages(db: Database) -> None:
     with db.transaction() as s:
         builders.districts(s)
