@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from sqlalchemy import event, func, select
@@ -117,6 +118,43 @@ def test_spanish_question_is_answered_in_spanish(bot: BotRunner, phone: Emulator
     chat.say("CAM-004")
     answer = chat.say("¿me está grabando?")[0]["plain"]
     assert "Datos personales: sí, trata datos personales" in answer
+
+
+def test_the_card_names_the_vendor_and_a_vendor_question_is_answered_with_it(bot: BotRunner,
+                                                                           phone: EmulatorClient) -> None:
+    chat = Chat(phone, 114)
+    card = chat.say("FRT-001")[0]["plain"]
+    assert "Vendor: Visage Match Analytics" in card
+    answer = chat.say("which company made it?")[0]["plain"]
+    assert "Vendor: Visage Match Analytics" in answer
+
+
+def test_pilot_dates_read_well_when_only_one_is_published(bot: BotRunner, phone: EmulatorClient,
+                                                          city: Database) -> None:
+    with city.transaction() as session:
+        builders.deployment(session, code="AQ-902", pilot_start=date(2026, 2, 1), lat=45.6, lon=-73.5)
+        builders.deployment(session, code="AQ-903", pilot_end=date(2027, 1, 31), lat=45.61, lon=-73.5)
+    assert "Pilot dates: from 2026-02-01 (the end date is not published)" in Chat(phone, 115).say("AQ-902")[0]["plain"]
+    spanish = Chat(phone, 116, "es").say("AQ-903")[0]["plain"]
+    assert "hasta el 2027-01-31 (la fecha de inicio no está publicada)" in spanish
+
+
+def test_distances_are_written_as_each_language_writes_numbers(bot: BotRunner, phone: EmulatorClient,
+                                                               city: Database) -> None:
+    with city.transaction() as session:  # about 1.2 km north of the point shared below
+        builders.deployment(session, code="AQ-904", lat=45.8108, lon=-73.2)
+    far = {"es": "a 1,2 km", "en": "1.2 km away"}
+    for user, language in ((117, "es"), (118, "en")):
+        listing = Chat(phone, user, language).location(45.8, -73.2)[0]
+        assert next(label for label, _ in buttons(listing) if "AQ-904" in label).endswith(far[language])
+
+
+def test_words_that_name_what_a_question_is_about_still_search(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 119)
+    assert "c:FRT-001" in [data for _, data in buttons(chat.say("facial recognition")[0])]
+    assert "c:LPR-002" in [data for _, data in buttons(chat.say("licence plate reader")[0])]
+    # A question with no card open still asks which device is meant.
+    assert "Which device" in chat.say("is it recording me?")[0]["plain"]
 
 
 def test_retention_is_said_in_years_or_months_when_it_is_whole(bot: BotRunner, phone: EmulatorClient) -> None:
@@ -441,7 +479,7 @@ def test_forget_asks_then_erases(bot: BotRunner, phone: EmulatorClient, city: Da
     ask = chat.say("/forget")[0]
     assert "cannot be undone" in ask["plain"]
     done = chat.press(ask, "Yes, erase")[0]["plain"]
-    assert "1 concerns were emptied" in done
+    assert "one concern was emptied" in done
     with city.reading() as session:
         assert session.scalars(select(Resident)).all() == []
         assert session.scalars(select(Concern)).one().text == ""

@@ -109,11 +109,15 @@ def _text(turn: Turn, text: str) -> None:
         d = find.deployment_by_code(turn.session, str(turn.flow.data.get("code", "")))
         if d is not None and find.answer_question(turn, d, text, store_unanswered=text.rstrip().endswith("?")):
             return
-    if find.match_intent(text, turn.resident.language) is not None:
+    # A question about "it" with no card open asks which device; other words ("facial recognition", "licence
+    # plate reader") are searched first, even when they name what a question would be about.
+    intent = find.match_intent(text, turn.resident.language)
+    if intent is not None and (text.rstrip().endswith("?") or text.lstrip().startswith("¿")):
         turn.say("question-which-deployment")
         return
-    if not find.search_words(turn, text):
-        turn.say("not-understood")
+    if find.search_words(turn, text):
+        return
+    turn.say("question-which-deployment" if intent is not None else "not-understood")
 
 
 def _location(turn: Turn, lat: float, lon: float) -> None:

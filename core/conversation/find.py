@@ -48,9 +48,9 @@ def _value(lang: str, value: Any) -> Any:
 
 # The card is a function of these fields of the record and the language alone; it is rendered once for each
 # combination of their values (a changed record is a new key, so nothing stale is ever shown).
-CARD_FIELDS = ("technology", "description", "purposes", "accountable_org", "accountable_contact", "data_types",
-               "personal_data", "processing", "access", "storage", "retention_days", "status", "pilot_start",
-               "pilot_end", "info_url", "privacy_url")
+CARD_FIELDS = ("technology", "description", "purposes", "accountable_org", "accountable_contact", "vendor",
+               "data_types", "personal_data", "processing", "access", "storage", "retention_days", "status",
+               "pilot_start", "pilot_end", "info_url", "privacy_url")
 CARD_CACHE = 2048
 
 
@@ -82,9 +82,12 @@ def _card_lines(lang: str, values: tuple[Any, ...]) -> tuple[tuple[str, Safe], .
     retention = None if d.retention_days is None else retention_text(lang, d.retention_days)
     personal = None if d.personal_data is None else tr(lang, "personal-yes" if d.personal_data else "personal-no")
     pilot = None
-    if d.pilot_start or d.pilot_end:
-        pilot = tr(lang, "card-pilot-dates", start=_value(lang, d.pilot_start and d.pilot_start.isoformat()),
-                   end=_value(lang, d.pilot_end and d.pilot_end.isoformat()))
+    if d.pilot_start and d.pilot_end:
+        pilot = tr(lang, "card-pilot-dates", start=d.pilot_start.isoformat(), end=d.pilot_end.isoformat())
+    elif d.pilot_start:
+        pilot = tr(lang, "card-pilot-from", start=d.pilot_start.isoformat())
+    elif d.pilot_end:
+        pilot = tr(lang, "card-pilot-until", end=d.pilot_end.isoformat())
     links = " ".join(u for u in (d.info_url, d.privacy_url) if u) or None
     what = vocab.label("technology", d.technology, lang)
     if d.description:
@@ -94,6 +97,7 @@ def _card_lines(lang: str, values: tuple[Any, ...]) -> tuple[tuple[str, Safe], .
         ("why", line("card-why", _labels(lang, "purpose", d.purposes))),
         ("who", line("card-who", d.accountable_org)),
         ("contact", line("card-contact", d.accountable_contact)),
+        ("vendor", line("card-vendor", d.vendor)),
         ("data", line("card-data", _labels(lang, "data_type", d.data_types))),
         ("personal", line("card-personal", personal)),
         ("processing", line("card-processing", _labels(lang, "processing", d.processing))),
@@ -151,7 +155,7 @@ def show_nearby(turn: Turn, lat: float, lon: float, action: str = "c") -> None:
     rows = []
     for hit in hits:
         distance = (turn.t("distance-metres", metres=round(hit.distance_m)) if hit.distance_m < 1000
-                    else turn.t("distance-km", km=f"{hit.distance_m / 1000:.1f}"))
+                    else turn.t("distance-km", km=round(hit.distance_m / 1000, 1)))
         rows.append([Button(turn.label("near-item", code=hit.deployment.code, name=cut(hit.deployment.name, 40),
                                        distance=distance), f"{action}:{hit.deployment.code}")])
     reply = turn.say("near-list", buttons=rows, count=len(hits))
@@ -181,7 +185,7 @@ INTENT_FIELDS: dict[str, tuple[str, ...]] = {
     "pilot_end": ("status", "pilot"),
     "purpose": ("what", "why"),
     "personal": ("personal", "data"),
-    "vendor": ("who",),
+    "vendor": ("vendor", "who"),
 }
 
 

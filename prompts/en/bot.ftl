@@ -31,6 +31,8 @@ card =
     { $body }
 card-line = <b>{ $label }:</b> { $value }
 card-pilot-dates = from { $start } to { $end }
+card-pilot-from = from { $start } (the end date is not published)
+card-pilot-until = until { $end } (the start date is not published)
 code-unknown = I could not find a device with the code { $code }. Check the sign, or use /near to see what is around you.
 near-ask = Please share your location with the button below (or send any location from the attachment menu).
 near-button = Send my location
@@ -166,7 +168,13 @@ forget-confirm = Erase everything kept about you? Your concerns stay in the city
 forget-yes = Yes, erase
 forget-no = No, keep
 forget-kept = Nothing was erased.
-forget-done = Done. { $rows } records about you were deleted, and { $concerns } concerns were emptied and unlinked. If you write again, you start afresh.
+forget-done = Done. { $rows ->
+        [one] One record about you was deleted
+       *[other] { $rows } records about you were deleted
+    }, and { $concerns ->
+        [one] one concern was emptied and unlinked
+       *[other] { $concerns } concerns were emptied and unlinked
+    }. If you write again, you start afresh.
 command-start = Welcome, consent and language
 command-help = What I can do
 command-near = Devices near you

@@ -36,4 +36,4 @@ status-active = active
 status-paused = paused
 status-retired = retired
 distance-metres = { $metres } m away
-distance-km = { $km } km away
+distance-km = { NUMBER($km, minimumFractionDigits: 1, maximumFractionDigits: 1) } km away

@@ -31,6 +31,8 @@ card =
     { $body }
 card-line = <b>{ $label }:</b> { $value }
 card-pilot-dates = del { $start } al { $end }
+card-pilot-from = desde el { $start } (la fecha de fin no está publicada)
+card-pilot-until = hasta el { $end } (la fecha de inicio no está publicada)
 code-unknown = No encuentro ningún dispositivo con el código { $code }. Revisa el cartel o usa /near para ver qué hay a tu alrededor.
 near-ask = Comparte tu ubicación con el botón de abajo (o envía cualquier ubicación desde el menú de adjuntos).
 near-button = Enviar mi ubicación
@@ -166,7 +168,13 @@ forget-confirm = ¿Borrar todo lo que se guarda sobre ti? Tus inquietudes seguir
 forget-yes = Sí, borrar
 forget-no = No, conservar
 forget-kept = No se borró nada.
-forget-done = Hecho. Se borraron { $rows } registros sobre ti y se vaciaron y desvincularon { $concerns } inquietudes. Si vuelves a escribir, empiezas de cero.
+forget-done = Hecho. { $rows ->
+        [one] Se borró un registro sobre ti
+       *[other] Se borraron { $rows } registros sobre ti
+    } y { $concerns ->
+        [one] se vació y desvinculó una inquietud
+       *[other] se vaciaron y desvincularon { $concerns } inquietudes
+    }. Si vuelves a escribir, empiezas de cero.
 command-start = Bienvenida, consentimiento e idioma
 command-help = Qué puedo hacer
 command-near = Dispositivos cerca de ti

@@ -36,4 +36,4 @@ status-active = activo
 status-paused = en pausa
 status-retired = retirado
 distance-metres = a { $metres } m
-distance-km = a { $km } km
+distance-km = a { NUMBER($km, minimumFractionDigits: 1, maximumFractionDigits: 1) } km
