@@ -59,7 +59,7 @@ def test_unknown_code_says_so_and_offers_near(bot: BotRunner, phone: EmulatorCli
     assert "ZZ-999" in reply["plain"] and "/near" in reply["plain"]
 
 
-@pytest.mark.parametrize("typed", ["aq017", "AQ-017", "aq 017"])
+@pytest.mark.parametrize("typed", ["aq017", "AQ-017", "aq 017", "aq-17"])
 def test_typing_a_code_in_any_form_opens_the_card(bot: BotRunner, phone: EmulatorClient, typed: str) -> None:
     assert "AQ-017" in Chat(phone, 104).say(typed)[0]["plain"]
 
@@ -527,6 +527,30 @@ def test_unknown_command_and_stale_buttons_get_a_clear_answer(bot: BotRunner, ph
     chat.say("/cancel")
     assert "earlier message" in chat.press(confirm, "Send")[0]["plain"]
     assert count(city, Concern) == 0
+
+
+def test_words_at_the_location_step_are_not_dropped_silently(bot: BotRunner, phone: EmulatorClient,
+                                                             city: Database) -> None:
+    chat = consented(phone, 174)
+    target = chat.say("/report")[0]
+    chat.press(target, "Something general")
+    sticker = chat.attach("sticker")[0]["plain"]
+    assert "as a text message" in sticker  # the draft is waiting for words, and says so
+    category = chat.say("The bins on Maple Avenue overflow every weekend")[0]
+    where = chat.press(chat.press(category, data="k:noise")[0], data="e:0")[0]
+    address = chat.say("Corner of Elm Street and Maple Avenue, by the library")[0]["plain"]
+    assert "cannot place an address" in address
+    with city.reading() as session:
+        assert session.scalars(select(FlowState)).one().step == "location"
+    confirm = chat.say("Skip")[0]  # the keyboard's Skip button sends its label
+    assert "Location: not shared" in confirm["plain"] and where["message_id"] < confirm["message_id"]
+
+
+def test_report_with_a_code_keeps_it_through_the_consent_question(bot: BotRunner, phone: EmulatorClient) -> None:
+    chat = Chat(phone, 175)
+    asked = chat.say("/report AQ-017")[0]
+    agreed = chat.press(asked, data=next(d for _, d in buttons(asked) if d.startswith("y:")), count=2)
+    assert "AQ-017" in agreed[-1]["plain"] and "in one message" in agreed[-1]["plain"]
 
 
 def test_buttons_of_an_earlier_draft_do_not_act_on_the_current_one(bot: BotRunner, phone: EmulatorClient,

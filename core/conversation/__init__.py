@@ -35,6 +35,8 @@ def handle(session: Session, *, env: Env, event: Event) -> list[Reply]:
         _location(turn, event.lat, event.lon)
     elif event.kind == "callback":
         _callback(turn, event.text)
+    elif turn.in_flow("report", "text"):
+        turn.say("report-text-only")  # a sticker or a photo while the draft waits for its words
     else:
         turn.say("attachment-not-understood")
     return turn.replies
@@ -56,8 +58,9 @@ def _command(turn: Turn, name: str, args: str) -> None:
     elif name == "near":
         find.ask_location(turn)
     elif name == "report":
-        if not account.needs_consent(turn, "r:"):
-            report.start(turn, normalize_code(args) if args else None)
+        code = normalize_code(args) if args else None
+        if not account.needs_consent(turn, f"r:{code or ''}"):  # the code is kept through the consent question
+            report.start(turn, code)
     elif name == "mine":
         account.mine(turn)
     elif name == "follow":

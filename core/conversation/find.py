@@ -29,10 +29,16 @@ _BY_CODE = select(Deployment).where(Deployment.code == bindparam("code"))  # bui
 
 
 def deployment_by_code(session: Session, raw: str) -> Deployment | None:
+    """The deployment whose code this is, as typed; "aq-17" or "cam4" also find AQ-017 and CAM-004 when no
+    code is written exactly so (signs print three digits; residents drop the zeros)."""
     code = normalize_code(raw.strip())
     if code is None:
         return None
-    return session.scalar(_BY_CODE, {"code": code})
+    found = session.scalar(_BY_CODE, {"code": code})
+    prefix, _, digits = code.partition("-")
+    if found is None and len(digits) < 3:
+        found = session.scalar(_BY_CODE, {"code": f"{prefix}-{digits.zfill(3)}"})
+    return found
 
 
 def _labels(lang: str, field: str, ids: tuple[str, ...] | None) -> str | None:

@@ -97,7 +97,10 @@ def on_text(turn: Turn, text: str) -> None:
         turn.say("report-choose-duplicate")
         return
     if step == "location":
-        skip_location(turn)  # no geocoder: words here mean "no location" (the keyboard's Skip sends one)
+        if text.strip().casefold() in {turn.label("button-skip").casefold(), "skip", "omitir"}:
+            skip_location(turn)  # the keyboard's Skip button sends its label
+        else:
+            turn.say("report-location-words")  # no geocoder: an address cannot be placed, and is not dropped
         return
     turn.say("report-use-buttons")
 
