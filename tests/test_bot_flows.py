@@ -546,6 +546,16 @@ def test_words_at_the_location_step_are_not_dropped_silently(bot: BotRunner, pho
     assert "Location: not shared" in confirm["plain"] and where["message_id"] < confirm["message_id"]
 
 
+def test_a_new_concern_over_a_written_draft_says_the_draft_was_set_aside(bot: BotRunner, phone: EmulatorClient
+                                                                         ) -> None:
+    chat = consented(phone, 176)
+    _report_from_card(chat, "The camera at the bus stop films the benches")
+    card = chat.say("/start AQ-017")[0]
+    replaced, ask_text = chat.press(card, "Raise a concern", count=2)
+    assert "films the benches" in replaced["plain"] and "set aside" in replaced["plain"]
+    assert "AQ-017" in ask_text["plain"]
+
+
 def test_report_with_a_code_keeps_it_through_the_consent_question(bot: BotRunner, phone: EmulatorClient) -> None:
     chat = Chat(phone, 175)
     asked = chat.say("/report AQ-017")[0]

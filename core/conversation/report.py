@@ -45,6 +45,9 @@ def start(turn: Turn, code: str | None) -> None:
         explain(turn, exc)
         return
     data: dict[str, Any] = {"nonce": secrets.token_hex(8), "code": None}
+    if turn.in_flow("report") and turn.flow is not None and turn.flow.data.get("text"):
+        # A new concern begun over a written draft replaces it: say so rather than lose it silently.
+        turn.say("report-draft-replaced", text=cut(str(turn.flow.data["text"]), 80))
     if code is None:
         current = turn.flow.data.get("code") if turn.in_flow("browse") and turn.flow else None
         rows = []

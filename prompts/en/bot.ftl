@@ -115,6 +115,7 @@ report-duplicate = On { $date } you raised { $reference } about the same thing: 
 report-add-to = Add to { $reference }
 report-file-new = File as new
 report-choose-duplicate = Please choose one of the buttons: add to your earlier concern, or file a new one.
+report-draft-replaced = Your unsent draft (“{ $text }”) was set aside for this new concern. Copy it from above if you still want to send it.
 report-use-buttons = Please use the buttons above, or /cancel.
 report-location-words = I cannot place an address on the map. Share a location with the button below (in Telegram you can move the pin to the place), or press Skip.
 report-text-only = I am waiting for your concern as a text message (photos, voice and stickers cannot be kept). Type it, or /cancel.

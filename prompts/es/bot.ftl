@@ -117,6 +117,7 @@ report-file-new = Registrar como nueva
 report-choose-duplicate = Elige uno de los botones: añadir a tu inquietud anterior o registrar una nueva.
 report-location-words = No puedo ubicar una dirección en el mapa. Comparte una ubicación con el botón de abajo (en Telegram puedes mover el marcador al lugar), o pulsa Omitir.
 report-text-only = Espero tu inquietud como mensaje de texto (no puedo guardar fotos, audios ni stickers). Escríbela, o /cancel.
+report-draft-replaced = Tu borrador sin enviar («{ $text }») quedó descartado por esta nueva inquietud. Cópialo de arriba si aún quieres enviarlo.
 report-use-buttons = Usa los botones de arriba, o /cancel.
 report-done = Gracias. Tu inquietud queda registrada como <b>{ $reference }</b>. El personal de la ciudad lee todas las inquietudes; cuando respondan o cambien su estado te enterarás aquí. /mine la muestra cuando quieras.
 report-added = Añadido a { $reference }. El personal lo ve en su historial.
