@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import concerns, follows
 from core.conversation.base import Button, Safe, Turn, cut, tr
 from core.deployments import SearchFilters, nearby, normalize_code, rank_by_words, search
-from core.errors import DomainError
+from core.errors import DomainError, RateLimited
 from core.models import ConcernKind, Deployment, District
 from core.nlp.lexicon import load_json
 from core.nlp.terms import TermMatcher
@@ -246,6 +246,9 @@ def store_question(turn: Turn, d: Deployment | None, text: str) -> None:
             concern = concerns.submit(turn.session, text=text, policy=turn.env.policy, resident=linked,
                                       asked_by=None if linked else turn.resident, deployment=d,
                                       kind=ConcernKind.QUESTION, idempotency_key=key, now=turn.env.now)
+    except RateLimited as exc:
+        turn.say("error-question-rate-limited", limit=int(str(exc.details.get("limit", 0))))
+        return
     except DomainError as exc:
         from core.conversation.errors import explain
 

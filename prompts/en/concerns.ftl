@@ -28,3 +28,4 @@ error-empty = Please write a few words: the message was empty.
 error-too-long = That is { $length } characters; the limit is { $limit }. Please shorten it — your draft is kept.
 error-no-content = Please describe your concern in words (emoji or punctuation alone cannot be filed).
 error-rate-limited = You have sent { $limit } concerns in the last hour. Please try again a little later.
+error-question-rate-limited = I could not pass your question on: you have sent { $limit } concerns and questions for staff in the last hour. Please ask again a little later.

@@ -28,3 +28,4 @@ error-empty = Escribe unas palabras, por favor: el mensaje estaba vacío.
 error-too-long = Son { $length } caracteres; el límite es { $limit }. Acórtalo, por favor: guardamos tu borrador.
 error-no-content = Describe tu inquietud con palabras (los emoji o signos solos no se pueden registrar).
 error-rate-limited = Has enviado { $limit } inquietudes en la última hora. Inténtalo de nuevo un poco más tarde.
+error-question-rate-limited = No pude hacer llegar tu pregunta: has enviado { $limit } inquietudes y preguntas al personal en la última hora. Vuelve a preguntar un poco más tarde.
