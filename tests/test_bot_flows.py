@@ -544,6 +544,9 @@ def test_words_at_the_location_step_are_not_dropped_silently(bot: BotRunner, pho
         assert session.scalars(select(FlowState)).one().step == "location"
     confirm = chat.say("Skip")[0]  # the keyboard's Skip button sends its label
     assert "Location: not shared" in confirm["plain"] and where["message_id"] < confirm["message_id"]
+    chat.press(confirm, "Send")
+    later = chat.say("Skip")[0]  # the keyboard pressed again after its step
+    assert "nothing to skip" in later["plain"] and later["reply_markup"] == {"remove_keyboard": True}
 
 
 def test_a_new_concern_over_a_written_draft_says_the_draft_was_set_aside(bot: BotRunner, phone: EmulatorClient

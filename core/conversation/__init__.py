@@ -106,6 +106,10 @@ def _text(turn: Turn, text: str) -> None:
             turn.set_flow("browse", "card", {"code": d.code})
             find.answer_question(turn, d, text, store_unanswered=True)
             return
+    if text.strip().casefold() in {turn.label("button-skip").casefold(), "skip", "omitir"}:
+        # A location keyboard's Skip pressed after its step: nothing to skip, and the keyboard goes.
+        turn.say("skip-nothing").remove_keyboard = True
+        return
     if find.open_code(turn, text):
         return
     if turn.in_flow("browse") and turn.flow is not None:

@@ -63,6 +63,7 @@ campaign-unknown = That consultation is not open. /campaigns lists the open ones
 campaigns-none = There are no open consultations near you or for what you follow right now.
 cancelled = Cancelled. Nothing was sent.
 nothing-to-cancel = There was nothing to cancel.
+skip-nothing = There is nothing to skip now.
 flow-expired = That button belongs to an earlier message. Use the latest one, or /help.
 error-not-found = I could not find that.
 error-invalid = I could not use that. Please try again.

@@ -63,6 +63,7 @@ campaign-unknown = Esa consulta no está abierta. /campaigns muestra las abierta
 campaigns-none = Ahora mismo no hay consultas abiertas cerca de ti ni sobre lo que sigues.
 cancelled = Cancelado. No se envió nada.
 nothing-to-cancel = No había nada que cancelar.
+skip-nothing = Ahora no hay nada que omitir.
 flow-expired = Ese botón es de un mensaje anterior. Usa el último, o /help.
 error-not-found = No lo encontré.
 error-invalid = No pude usar eso. Inténtalo de nuevo.
