@@ -264,6 +264,9 @@ def test_spanish_key_phrases_are_runs_of_content_words() -> None:
         ("La silla de ruedas no pasa por la rampa", "es", Category.ACCESSIBILITY),
         ("How long do you keep the footage", None, Category.RETENTION),
         ("hello there friend", "en", Category.OTHER),
+        ("These speed cameras are just a cash grab", "en", Category.COST),
+        ("Las cámaras del parque me preocupan mucho por los niños pequeños", "es", Category.SAFETY),
+        ("No puedo leer la letra pequeña del cartel", "es", Category.ACCESSIBILITY),
     ],
 )
 def test_category_suggestion(text: str, language: str | None, expected: Category) -> None:
