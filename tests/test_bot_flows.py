@@ -559,6 +559,19 @@ def test_a_new_concern_over_a_written_draft_says_the_draft_was_set_aside(bot: Bo
     assert "AQ-017" in ask_text["plain"]
 
 
+def test_follow_looks_up_before_asking_consent_and_quotes_a_long_name_whole(bot: BotRunner,
+                                                                          phone: EmulatorClient) -> None:
+    chat = Chat(phone, 177)
+    name = "This is a very long district name that surely does not exist anywhere in town"
+    unknown = chat.say(f"/follow {name}")[0]["plain"]
+    assert name in unknown
+    asked = chat.say("/follow Old Town")[0]
+    agree = next(d for _, d in buttons(asked) if d.startswith("y:"))
+    assert agree.startswith("y:fd:")  # the district's slug, not the words as typed
+    done = chat.press(asked, data=agree, count=2)[-1]["plain"]
+    assert "Old Town" in done
+
+
 def test_report_with_a_code_keeps_it_through_the_consent_question(bot: BotRunner, phone: EmulatorClient) -> None:
     chat = Chat(phone, 175)
     asked = chat.say("/report AQ-017")[0]

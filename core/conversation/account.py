@@ -92,7 +92,7 @@ def _resolve(turn: Turn, target: str) -> _Target | None:
     district = district_by_words(turn.session, target)
     if district is not None:
         return _Target(None, district, _district_name(turn, district), f"ud:{district.slug}")
-    turn.say("follow-unknown", target=cut(target, 60))
+    turn.say("follow-unknown", target=cut(target, 120))
     return None
 
 
@@ -102,10 +102,11 @@ def follow(turn: Turn, target: str) -> None:
     if not target:
         turn.say("follow-how")
         return
-    if needs_consent(turn, f"f:{target}"[:60]):
-        return
-    found = _resolve(turn, target)
+    found = _resolve(turn, target)  # a look-up needs no consent; an unknown name is told as typed
     if found is None:
+        return
+    pending = f"fd:{found.district.slug}" if found.district is not None else f"f:{found.name}"
+    if needs_consent(turn, pending):  # the button carries the code or slug, which always fits
         return
     try:
         added = follows.follow(turn.session, resident=turn.resident, deployment=found.deployment,
