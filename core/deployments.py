@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from core import versions
 from core.errors import Invalid, NotFound
-from core.geo import POLYGON_DEPTH, Box, DistrictIndex, bounding_box, haversine_m, nested_numbers, valid_point
+from core.geo import (
+    POLYGON_DEPTH,
+    Box,
+    DistrictIndex,
+    bounding_box,
+    haversine_m,
+    nested_numbers,
+    position_problem,
+    valid_point,
+)
 from core.models import Base, Deployment, DeploymentStatus, District, utcnow
 from core.pagination import Page, check_limit, decode_cursor, encode_cursor
 from core.plaintext import control_problem
@@ -176,9 +185,14 @@ class DeploymentRecord(BaseModel):
         kind = value.get("type")
         if not isinstance(kind, str) or kind not in POLYGON_DEPTH:
             raise ValueError("area must be a GeoJSON Polygon or MultiPolygon")
-        area = {"type": kind, "coordinates": value.get("coordinates")}  # other members are not kept
-        if not nested_numbers(area["coordinates"], POLYGON_DEPTH[kind]):
+        coordinates: Any = value.get("coordinates")
+        area = {"type": kind, "coordinates": coordinates}  # other members are not kept
+        if not nested_numbers(coordinates, POLYGON_DEPTH[kind]):
             raise ValueError(f"area coordinates must be {POLYGON_DEPTH[kind]} levels of lists down to finite numbers")
+        polygons: list[list[list[list[float]]]] = [coordinates] if kind == "Polygon" else coordinates
+        for position in (p for rings in polygons for ring in rings for p in ring):
+            if (problem := position_problem(position)) is not None:
+                raise ValueError(problem)  # as a district's polygon is checked
         try:
             if not shape(area).is_valid:
                 raise ValueError("area is not a valid polygon")
@@ -365,7 +379,9 @@ def import_records(session: Session, *, rows: list[tuple[int, dict[str, Any] | I
     good: list[DeploymentRecord] = []
     for line, raw in rows:
         if isinstance(raw, Invalid):
-            report.reject(line, "", raw.reason)
+            # The reader names the code when it could read one, though the row is malformed otherwise.
+            code = raw.details.get("code")
+            report.reject(line, code if isinstance(code, str) else "", raw.reason)
             continue
         code = str(raw.get("code") or "").strip()
         try:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import exchange, versions
 from core.deployments import to_record
 from core.errors import Invalid
-from core.geo import POLYGON_DEPTH, DistrictIndex, centroid, nested_numbers
+from core.geo import POLYGON_DEPTH, DistrictIndex, centroid, nested_numbers, position_problem
 from core.models import Deployment, District, utcnow
 from core.pagination import DEFAULT_LIMIT, Page, check_limit, decode_cursor, encode_cursor
 
@@ -226,13 +226,8 @@ def polygon(geometry: Any) -> dict[str, Any]:
 
 def _check_ring(ring: list[list[float]]) -> None:
     for position in ring:
-        if len(position) not in (2, 3):
-            raise Invalid("a position must be [lon, lat] or [lon, lat, altitude]")
-        lon, lat = position[0], position[1]
-        if not -180 <= lon <= 180:
-            raise Invalid(f"longitude {lon:g} is outside -180..180")
-        if not -90 <= lat <= 90:
-            raise Invalid(f"latitude {lat:g} is outside -90..90")
+        if (problem := position_problem(position)) is not None:
+            raise Invalid(problem)
     if len(ring) < 4:
         raise Invalid("a ring needs at least 4 positions")
     if ring[0] != ring[-1]:

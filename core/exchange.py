@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.deployments import LIST_FIELDS, RECORD_FIELDS, slugs_by_id, to_record
 from core.errors import Invalid
+from core.geo import finite_number
 from core.models import Deployment
 from core.plaintext import from_spreadsheet, spreadsheet_safe
 
@@ -136,7 +137,7 @@ def read_csv(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
             try:
                 rows.append((reader.line_num, from_csv_row(row)))
             except Invalid as exc:
-                rows.append((reader.line_num, exc))
+                rows.append((reader.line_num, _with_code(exc, row.get("code"))))
     except csv.Error as exc:
         raise Invalid(f"not readable as CSV near line {reader.line_num}: {exc}") from exc
     return rows
@@ -169,20 +170,34 @@ def read_geojson(text: str) -> list[tuple[int, dict[str, Any] | Invalid]]:
         try:
             rows.append((number, _from_feature(feature)))
         except Invalid as exc:
-            rows.append((number, exc))
+            properties = feature.get("properties") if isinstance(feature, dict) else None
+            rows.append((number, _with_code(exc, properties.get("code") if isinstance(properties, dict) else None)))
     return rows
+
+
+def _with_code(error: Invalid, code: Any) -> Invalid:
+    """The reason a row is malformed, carrying the code it names (when it names one) for the report."""
+    if isinstance(code, str) and code.strip() and "code" not in error.details:
+        error.details["code"] = code.strip()
+    return error
 
 
 def _from_feature(feature: Any) -> dict[str, Any]:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise Invalid("not a GeoJSON Feature")
-    properties = dict(feature.get("properties") or {})
-    geometry = feature.get("geometry") or {}
-    if geometry.get("type") != "Point":
+    given = feature.get("properties")
+    if given is not None and not isinstance(given, dict):
+        raise Invalid("properties must be an object")
+    properties = dict(given or {})
+    geometry = feature.get("geometry")
+    if geometry is None:
+        raise Invalid("geometry is missing: a Point [lon, lat] is needed")
+    if not isinstance(geometry, dict) or geometry.get("type") != "Point":
         raise Invalid("geometry must be a Point (mobile deployments carry their area in properties.area)")
     coordinates = geometry.get("coordinates")
+    # Infinity is left to the record's own check; a number too large for a float has no place on Earth.
     if not (isinstance(coordinates, list) and len(coordinates) >= 2
-            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates[:2])):
+            and all(isinstance(c, float) or finite_number(c) for c in coordinates[:2])):
         raise Invalid("geometry coordinates must be [lon, lat] numbers")
     properties["lon"], properties["lat"] = float(coordinates[0]), float(coordinates[1])
     properties.pop("updated_at", None)

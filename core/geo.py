@@ -61,7 +61,29 @@ def nested_numbers(value: Any, depth: int) -> bool:
         if not all(isinstance(item, list) for item in level):
             return False
         level = [inner for item in level for inner in item]
-    return all(isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n) for n in level)
+    return all(finite_number(n) for n in level)
+
+
+def finite_number(value: Any) -> bool:
+    """Whether value is an int or float (not a bool) that a float holds finitely (a 400-digit int does not)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def position_problem(position: list[float]) -> str | None:
+    """Why a GeoJSON position (finite numbers) is not [lon, lat] or [lon, lat, altitude] in WGS 84, or None."""
+    if len(position) not in (2, 3):
+        return "a position must be [lon, lat] or [lon, lat, altitude]"
+    lon, lat = position[0], position[1]
+    if not -180 <= lon <= 180:
+        return f"longitude {lon:g} is outside -180..180"
+    if not -90 <= lat <= 90:
+        return f"latitude {lat:g} is outside -90..90"
+    return None
 
 
 def valid_point(lat: float, lon: float) -> bool:

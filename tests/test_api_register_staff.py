@@ -204,6 +204,21 @@ def test_geojson_import_takes_the_file_as_sent(client: TestClient, staff: dict[s
     assert client.get("/api/v1/deployments/AQ-811").json()["name"] == "Kerbside sensor"
 
 
+def test_malformed_features_are_reported_not_a_500(client: TestClient, staff: dict[str, str]) -> None:
+    import json
+
+    properties = {"code": "YY-20", "name": "x", "technology": "camera", "status": "active"}
+    body = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": [1, 2], "properties": properties},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": [1]},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [10 ** 400, 2]},
+         "properties": {**properties, "code": "YY-22"}}]})
+    response = client.post("/api/v1/deployments.geojson", content=body.encode(),
+                           headers={"Authorization": staff["staff"], "Content-Type": "application/geo+json"})
+    assert response.status_code == 200, response.text
+    assert [(r["line"], r["code"]) for r in response.json()["rejected"]] == [(1, "YY-20"), (2, ""), (3, "YY-22")]
+
+
 def test_json_nested_past_the_parsers_depth_is_refused_not_a_500(client: TestClient, staff: dict[str, str]) -> None:
     headers = {"Authorization": staff["staff"], "Content-Type": "application/geo+json"}
     deep = client.post("/api/v1/deployments.geojson", content=b"[" * 100_000 + b"]" * 100_000, headers=headers)

@@ -141,3 +141,33 @@ def test_commands_name_an_unreachable_database_without_its_password(tmp_path: Pa
     assert refused.stderr.strip().splitlines()[-1] == (
         "civicpulse: cannot reach the database at postgresql+psycopg://civic:***@127.0.0.1:9/civicpulse: "
         "OperationalError")
+
+
+def test_malformed_features_are_rejected_in_the_report_not_a_traceback(tmp_path: Path, database_url: str) -> None:
+    properties = {"code": "YY-20", "name": "x", "technology": "camera", "status": "active"}
+    register = tmp_path / "register.geojson"
+    register.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": [1, 2], "properties": properties},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": "YY-21"},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [int("9" * 401), 2]},
+         "properties": {**properties, "code": "YY-22"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]},
+         "properties": {**properties, "code": "YY-23", "area": {"type": "Polygon", "coordinates": [
+             [[500, 0], [501, 0], [501, 1], [500, 0]]]}}}]}))
+    report = run("deployments", "import", str(register), cwd=tmp_path, url=database_url)
+    assert report.returncode == 1 and report.stderr == ""
+    assert report.stdout.splitlines() == [
+        "line 1: rejected YY-20: geometry must be a Point (mobile deployments carry their area in properties.area)",
+        "line 2: rejected (no code): properties must be an object",
+        "line 3: rejected YY-22: geometry coordinates must be [lon, lat] numbers",
+        "line 4: rejected YY-23: area: longitude 500 is outside -180..180",
+        "0 created, 0 updated, 0 unchanged, 4 rejected",
+    ]
+    districts = tmp_path / "districts.geojson"
+    districts.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"slug": "huge", "name": "Huge"}, "geometry": {"type": "Polygon",
+         "coordinates": [[[int("9" * 401), 0], [1, 0], [1, 1], [int("9" * 401), 0]]]}}]}))
+    report = run("districts", "import", str(districts), cwd=tmp_path, url=database_url)
+    assert report.returncode == 1 and report.stderr == ""
+    assert report.stdout.splitlines()[0] == (
+        "feature 1 (slug 'huge'): Polygon coordinates must be 3 levels of lists down to finite numbers")

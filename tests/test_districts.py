@@ -184,6 +184,9 @@ def test_export_then_import_round_trips(tmp_path: Path, database_url: str, db: D
     ({"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]}}, "at least 4 positions"),
     ({"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, float("nan")], [1, 1], [0, 0]]]}},
      "3 levels of lists down to finite numbers"),
+    ({"geometry": {"type": "Polygon", "coordinates": [[[int("9" * 401), 0], [1, 0], [1, 1], [int("9" * 401), 0]]]}},
+     "3 levels of lists down to finite numbers"),
+    ({"geometry": [1, 2]}, "geometry is not a Polygon or MultiPolygon"),
     ({"geometry": {"type": "MultiPolygon", "coordinates": [BOWTIE["coordinates"]]}}, "Self-intersection"),
 ])
 def test_a_bad_district_is_refused_with_a_reason(change: dict[str, Any], reason: str) -> None:

@@ -46,6 +46,12 @@ def test_unknown_is_a_real_value() -> None:
     ({"access": ["x" * 65]}, "access: terms are at most 64 characters"),
     ({"area": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, float("inf")], [0, 0]]]}}, "finite numbers"),
     ({"area": {"type": ["Polygon"]}}, "area must be a GeoJSON Polygon"),
+    ({"area": {"type": "Polygon", "coordinates": [[[500, 0], [501, 0], [501, 1], [500, 0]]]}},
+     "area: longitude 500 is outside -180..180"),
+    ({"area": {"type": "MultiPolygon", "coordinates": [[[[0, 0], [1, 0], [1, 95], [0, 0]]]]}},
+     "area: latitude 95 is outside -90..90"),
+    ({"area": {"type": "Polygon", "coordinates": [[[10 ** 400, 0], [1, 0], [1, 1], [10 ** 400, 0]]]}},
+     "finite numbers"),
 ])
 def test_bad_records_are_rejected_with_a_reason(change: dict[str, object], reason: str) -> None:
     with pytest.raises(Invalid) as caught:
@@ -132,6 +138,40 @@ def test_malformed_cells_are_reported_not_crashed() -> None:
         exchange.read_csv("no,header,here\n1,2,3\n")
     with pytest.raises(Invalid):
         exchange.read_geojson("[1, 2]")
+
+
+POINT = {"type": "Point", "coordinates": [-73.63, 45.49]}
+PROPERTIES = {"code": "YY-20", "name": "x", "technology": "camera", "status": "active"}
+
+
+@pytest.mark.parametrize(("feature", "code", "reason"), [
+    ({"geometry": [1, 2]}, "YY-20", "geometry must be a Point"),
+    ({"geometry": "POINT (1 2)"}, "YY-20", "geometry must be a Point"),
+    ({"geometry": None}, "YY-20", "geometry is missing"),
+    ({"properties": [1, 2]}, "", "properties must be an object"),
+    ({"properties": "code=YY-20"}, "", "properties must be an object"),
+    ({"properties": 7}, "", "properties must be an object"),
+    ({"geometry": {"type": "Point", "coordinates": [10 ** 400, 45.49]}}, "YY-20",
+     "geometry coordinates must be [lon, lat] numbers"),
+    ({"properties": {**PROPERTIES, "colour": "red"}}, "YY-20", "unknown properties colour"),
+])
+def test_malformed_features_are_rejected_with_their_code_and_a_reason(db: Database, feature: dict[str, object],
+                                                                      code: str, reason: str) -> None:
+    good = {"type": "Feature", "geometry": POINT, "properties": {**PROPERTIES, "code": "YY-21"}}
+    text = json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": POINT, "properties": PROPERTIES, **feature}, good]})
+    with db.transaction() as s:
+        report = import_records(s, rows=exchange.read_geojson(text), actor="test")
+    (line, named, why), = report.rejected
+    assert (line, named, report.created) == (1, code, 1) and why.startswith(reason)
+    assert report.lines()[0].startswith(f"line 1: rejected {code or '(no code)'}: ")
+
+
+def test_a_csv_row_with_extra_cells_is_reported_by_its_code(db: Database) -> None:
+    rows = exchange.read_csv("code,name,technology,status,lat,lon\nAQ-1,x,air_quality,active,45.49,-73.63,extra\n")
+    with db.transaction() as s:
+        report = import_records(s, rows=rows, actor="test")
+    assert report.lines()[0] == "line 2: rejected AQ-1: the row has more cells than the header"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "geojson"])
