@@ -11,8 +11,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pydantic import ValidationError
-
 from core import schema
 from core.errors import ConfigurationError, DomainError
 from core.settings import Settings, get_settings
@@ -521,8 +519,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
-    except (ConfigurationError, ValidationError) as exc:
-        print(f"civicpulse: invalid settings: {exc}", file=sys.stderr)
+    except ConfigurationError as exc:
+        for line in exc.problems:
+            print(f"civicpulse: invalid settings: {line}", file=sys.stderr)
         return EXIT_USAGE
     from asgi_correlation_id import CorrelationIdFilter
 

@@ -55,4 +55,8 @@ class LimitReached(DomainError):
 
 
 class ConfigurationError(Exception):
-    """Settings that make it unsafe or impossible to start."""
+    """Settings that make it unsafe or impossible to start: one line per problem, naming the variable."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -12,14 +12,20 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from core.errors import ConfigurationError
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change-me", "xxx"})
 MIN_SECRET_LENGTH = 32
 SECRET_FILE = Path("var") / "secret_key"
+ENV_PREFIX = "CIVICPULSE_"
+# The databases civicpulse runs on, with the drivers it ships (SQLite's is Python's own; psycopg 3 for PostgreSQL).
+DATABASE_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql+psycopg"})
+DATABASE_EXAMPLES = "sqlite:///var/civicpulse.db or postgresql+psycopg://user:password@host:5432/civicpulse"
 
 
 class Environment(StrEnum):
@@ -37,7 +43,7 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """Every setting of civicpulse; DESIGN.md lists the contract."""
 
-    model_config = SettingsConfigDict(env_prefix="CIVICPULSE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite:///var/civicpulse.db"
@@ -72,6 +78,22 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError as exc:
             raise ValueError(f"not a rate limit such as '300/minute': {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        # The reasons never repeat the URL: it may carry the database's password.
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError(f"not a database URL; give one such as {DATABASE_EXAMPLES}") from None
+        if driver in ("postgresql", "postgres") or driver.startswith(("postgresql+", "postgres+")):
+            if driver != "postgresql+psycopg":
+                raise ValueError("PostgreSQL URLs start postgresql+psycopg:// (civicpulse uses the psycopg 3 driver)")
+        elif driver not in DATABASE_DRIVERS:
+            raise ValueError(f"only SQLite and PostgreSQL are supported, not {driver[:40]!r}; give a URL such as "
+                             f"{DATABASE_EXAMPLES}")
         return value
 
     @field_validator("staff_chat_ids", "cors_origins", mode="before")
@@ -160,7 +182,25 @@ def development_secret(path: Path = SECRET_FILE) -> str:
     return value
 
 
+def problems(error: ValidationError) -> list[str]:
+    """One line per invalid setting, naming its environment variable; never the value given (it may be secret)."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        location = problem["loc"]
+        if not location:  # a rule across settings names its variables itself
+            lines.append(message)
+            continue
+        item = f" (item {int(location[1]) + 1})" if len(location) > 1 and isinstance(location[1], int) else ""
+        lines.append(f"{ENV_PREFIX}{str(location[0]).upper()}{item}: {message}")
+    return lines
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """Read settings once for an entry point."""
-    return Settings().checked()
+    """Read settings once for an entry point; raise ConfigurationError with one line per problem."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(*problems(exc)) from None
+    return settings.checked()

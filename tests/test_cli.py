@@ -171,3 +171,27 @@ def test_malformed_features_are_rejected_in_the_report_not_a_traceback(tmp_path:
     assert report.returncode == 1 and report.stderr == ""
     assert report.stdout.splitlines()[0] == (
         "feature 1 (slug 'huge'): Polygon coordinates must be 3 levels of lists down to finite numbers")
+
+
+def test_bad_settings_are_one_line_each_with_exit_2_and_never_a_secret(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CIVICPULSE_SECRET_KEY": "Kq8vZ2xLr0pT5mWn3sYb7cHd9fJg1uAe",
+           "CIVICPULSE_WEBHOOK_URL": "https://civic.example.org/telegram/webhook"}
+    env.pop("CIVICPULSE_DATABASE_URL", None)
+    env.pop("CIVICPULSE_ENVIRONMENT", None)
+    result = subprocess.run([*CLI, "jobs", "list"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "Kq8vZ2xL" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "civicpulse: invalid settings: CIVICPULSE_WEBHOOK_URL is set but CIVICPULSE_WEBHOOK_SECRET is not"]
+    env |= {"CIVICPULSE_TIMEZONE": "Mars", "CIVICPULSE_STAFF_CHAT_IDS": "-1001,abc"}
+    result = subprocess.run([*CLI, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        "civicpulse: invalid settings: CIVICPULSE_TIMEZONE: unknown time zone 'Mars'",
+        "civicpulse: invalid settings: CIVICPULSE_STAFF_CHAT_IDS (item 2): Input should be a valid integer, unable "
+        "to parse string as an integer",
+    ]
+    for url in ("notaurl", "mysql://civic:hunter2@localhost/db"):
+        for verb in (["apikey", "list"], ["db", "upgrade"]):
+            refused = run(*verb, cwd=tmp_path, url=url)
+            assert refused.returncode == 2 and "hunter2" not in refused.stderr, verb
+            (line,) = refused.stderr.splitlines()
+            assert line.startswith("civicpulse: invalid settings: CIVICPULSE_DATABASE_URL: "), verb

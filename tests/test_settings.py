@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from core.errors import ConfigurationError
-from core.settings import Settings, development_secret
+from core.settings import Settings, development_secret, get_settings
 
 
 def test_defaults_and_comma_separated_lists(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,3 +80,45 @@ def test_processes_starting_together_share_one_development_secret(tmp_path: Path
     for t in threads:
         t.join(10)
     assert len(results) == 8 and len(set(results)) == 1 == len({path.read_text().strip(), *results})
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("notaurl", "not a database URL"),
+    ("mysql://civic:hunter2@localhost/db", "only SQLite and PostgreSQL are supported, not 'mysql'"),
+    ("postgresql://civic:hunter2@localhost/db", "PostgreSQL URLs start postgresql+psycopg://"),
+])
+def test_a_database_url_civicpulse_cannot_use_is_refused_without_its_password(url: str, reason: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    assert reason in str(caught.value) and "hunter2" not in caught.value.errors()[0]["msg"]
+    for fine in ("sqlite:///var/civicpulse.db", "sqlite://", "postgresql+psycopg://civic:pw@db:5432/civicpulse"):
+        assert Settings(_env_file=None, database_url=fine).database_url == fine  # type: ignore[call-arg]
+
+
+def test_invalid_settings_are_one_line_each_naming_the_variable_and_no_secret(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    for name, value in (("SECRET_KEY", "Kq8vZ2xLr0pT5mWn3sYb7cHd9fJg1uAe"), ("TIMEZONE", "Mars/Olympus"),
+                        ("STAFF_CHAT_IDS", "-1001,abc"), ("MIN_GROUP_SIZE", "0"), ("ENVIRONMENT", "prod"),
+                        ("WEBHOOK_URL", "https://civic.example.org/telegram/webhook"),
+                        ("DATABASE_URL", "mysql://civic:hunter2@localhost/db")):
+        monkeypatch.setenv(f"CIVICPULSE_{name}", value)
+    get_settings.cache_clear()
+    with pytest.raises(ConfigurationError) as caught:
+        get_settings()
+    assert sorted(caught.value.problems) == [
+        "CIVICPULSE_DATABASE_URL: only SQLite and PostgreSQL are supported, not 'mysql'; give a URL such as "
+        "sqlite:///var/civicpulse.db or postgresql+psycopg://user:password@host:5432/civicpulse",
+        "CIVICPULSE_ENVIRONMENT: Input should be 'development', 'production' or 'test'",
+        "CIVICPULSE_MIN_GROUP_SIZE: Input should be greater than or equal to 1",
+        "CIVICPULSE_STAFF_CHAT_IDS (item 2): Input should be a valid integer, unable to parse string as an integer",
+        "CIVICPULSE_TIMEZONE: unknown time zone 'Mars/Olympus'",
+    ]
+    monkeypatch.delenv("CIVICPULSE_DATABASE_URL")
+    for name in ("TIMEZONE", "STAFF_CHAT_IDS", "MIN_GROUP_SIZE", "ENVIRONMENT"):
+        monkeypatch.delenv(f"CIVICPULSE_{name}")
+    with pytest.raises(ConfigurationError) as caught:
+        get_settings()
+    assert caught.value.problems == ("CIVICPULSE_WEBHOOK_URL is set but CIVICPULSE_WEBHOOK_SECRET is not",)
+    assert "Kq8vZ2xL" not in str(caught.value)
+    get_settings.cache_clear()
