@@ -47,8 +47,12 @@ def _audit(session, action: str, target: str, detail: dict[str, object]) -> None
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    schema.upgrade(settings.database_url, args.revision)
-    print(f"database at revision {args.revision}: {_safe_url(settings.database_url)}")
+    try:
+        revision = schema.upgrade(settings.database_url, args.revision)
+    except (schema.UnknownRevision, schema.NoDowngrade) as exc:
+        print(f"civicpulse db upgrade: {exc.reason}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"database at revision {revision}: {_safe_url(settings.database_url)}")
     return 0
 
 

@@ -195,3 +195,31 @@ def test_bad_settings_are_one_line_each_with_exit_2_and_never_a_secret(tmp_path:
             assert refused.returncode == 2 and "hunter2" not in refused.stderr, verb
             (line,) = refused.stderr.splitlines()
             assert line.startswith("civicpulse: invalid settings: CIVICPULSE_DATABASE_URL: "), verb
+
+
+def test_db_upgrade_names_the_revision_it_reached_and_never_goes_back(tmp_path: Path) -> None:
+    import sqlite3
+
+    from core.schema import heads
+
+    url = f"sqlite:///{tmp_path / 'cp.db'}"  # a file of its own on either pass: its version table is rewritten
+    head = heads(url)[0]
+    older = run("db", "upgrade", "68303d1bd1a2", cwd=tmp_path, url=url)
+    assert older.returncode == 0 and older.stdout == f"database at revision 68303d1bd1a2: {url}\n"
+    upgraded = run("db", "upgrade", cwd=tmp_path, url=url)
+    assert upgraded.returncode == 0 and upgraded.stdout == f"database at revision {head}: {url}\n"
+    behind = run("db", "upgrade", "68303d1bd1a2", cwd=tmp_path, url=url)
+    assert behind.returncode == 2 and behind.stdout == ""
+    assert behind.stderr.splitlines()[-1] == (
+        f"civicpulse db upgrade: the database is at revision {head}, past 68303d1bd1a2: `db upgrade` never goes "
+        "back to an older revision")
+    bogus = run("db", "upgrade", "bogus", cwd=tmp_path, url=url)
+    assert bogus.returncode == 2 and "Traceback" not in bogus.stderr
+    assert bogus.stderr.splitlines()[-1].startswith("civicpulse db upgrade: no migration is called 'bogus'")
+    with sqlite3.connect(tmp_path / "cp.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    newer = run("db", "upgrade", cwd=tmp_path, url=url)
+    assert newer.returncode == 1 and "Traceback" not in newer.stderr
+    assert newer.stderr.splitlines()[-1].startswith(
+        "civicpulse: the database is at revision ffffffffffff, which this version of civicpulse does not know: a "
+        "newer civicpulse migrated it")
