@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -117,13 +119,29 @@ def cmd_deployments_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _write_output(output: str | None, write: Callable[[TextIO], None]) -> None:
-    """Write to the --output file, or to standard output without one."""
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    """Write to the --output file (complete or not at all), or to standard output without one."""
+    from core import files
+
+    if output:
+        files.write_text(Path(output), write)
+        return
+    with _standard_output():
+        write(sys.stdout)
+        sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _standard_output() -> Iterator[None]:
+    """Turn a failure to write standard output (a full disk) into one line; a closed pipe stays quiet."""
+    from core.files import WriteFailed
+
     try:
-        write(out)
-    finally:
-        if output:
-            out.close()
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _discard_stdout()
+        raise WriteFailed(f"could not write standard output: {exc.strerror or type(exc).__name__}") from None
 
 
 def _write_geojson(collection: dict[str, Any]) -> Callable[[TextIO], None]:
@@ -392,8 +410,12 @@ def cmd_qr(settings: Settings, args: argparse.Namespace) -> int:
     except QrError as exc:
         print(f"civicpulse qr: {exc}", file=sys.stderr)
         return 1
+    from core import files
+
     link = deep_link(username, payload)
-    path = write_qr(link, Path(args.output or f"{payload}.png"))
+    path = Path(args.output or f"{payload}.png")
+    with files.replacing(path) as target:
+        write_qr(link, target)
     print(f"{path}: {link}")
     return 0
 
@@ -535,16 +557,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb not in SCHEMA_FREE and (problem := _schema_problem(settings)) is not None:
         print(f"civicpulse: {problem}", file=sys.stderr)
         return 1
+    from core.files import UnusableOutput
+
     try:
         result: int = args.func(settings, args)
+        with _standard_output():
+            sys.stdout.flush()  # a full disk under standard output shows here, not as Python's complaint at exit
     except DomainError as exc:
         print(f"civicpulse: {exc.reason}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE if isinstance(exc, UnusableOutput) else 1
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); stop quietly like other Unix tools.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        # A report longer than the buffer, printed to standard output on a full disk.
+        _discard_stdout()
+        print(f"civicpulse: could not write standard output: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return 1
     return result
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so what is still buffered for it does not fail again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

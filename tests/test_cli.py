@@ -16,9 +16,10 @@ CLI = [sys.executable, "-m", "civicpulse_cli"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, cwd: Path, url: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, url: str, stdin: str | None = None, **settings: str
+        ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CIVICPULSE_DATABASE_URL": url, "CIVICPULSE_SECRET_KEY": TEST_SECRET,
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), **{f"CIVICPULSE_{name.upper()}": value for name, value in settings.items()}}
     env.pop("CIVICPULSE_ENVIRONMENT", None)
     return subprocess.run([*CLI, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, input=stdin)
 
@@ -223,3 +224,44 @@ def test_db_upgrade_names_the_revision_it_reached_and_never_goes_back(tmp_path: 
     assert newer.stderr.splitlines()[-1].startswith(
         "civicpulse: the database is at revision ffffffffffff, which this version of civicpulse does not know: a "
         "newer civicpulse migrated it")
+
+
+def test_an_unusable_output_is_one_line_and_leaves_no_file(tmp_path: Path, database_url: str) -> None:
+    for verb in (["deployments", "export", "--format", "csv"], ["districts", "export"], ["qr", "AQ-017"]):
+        missing = run(*verb, "--output", "nodir/out.file", cwd=tmp_path, url=database_url, bot_username="civic_bot")
+        assert missing.returncode == 2 and missing.stderr.splitlines() == [
+            "civicpulse: cannot write nodir/out.file: there is no folder nodir"], verb
+        folder = run(*verb, "--output", str(tmp_path), cwd=tmp_path, url=database_url, bot_username="civic_bot")
+        assert folder.returncode == 2 and folder.stderr.splitlines() == [
+            f"civicpulse: {tmp_path} is a folder: give a file name"], verb
+    if Path("/dev/full").exists():
+        with open("/dev/full", "w") as full:
+            env = {**os.environ, "CIVICPULSE_DATABASE_URL": database_url, "CIVICPULSE_SECRET_KEY": TEST_SECRET,
+                   "PYTHONPATH": str(ROOT)}
+            stdout = subprocess.run([*CLI, "districts", "list"], cwd=tmp_path, env=env, stdout=full,
+                                    stderr=subprocess.PIPE, text=True, timeout=60)
+        assert stdout.returncode == 1 and stdout.stderr.splitlines() == [
+            "civicpulse: could not write standard output: No space left on device"]
+        device = run("deployments", "export", "--format", "csv", "--output", "/dev/full", cwd=tmp_path,
+                     url=database_url)
+        assert device.returncode == 1 and device.stderr.splitlines() == [
+            "civicpulse: could not write /dev/full: No space left on device"]
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "civicpulse.db"]  # no temporary file left behind
+
+
+def test_a_failed_write_keeps_the_earlier_file_whole(tmp_path: Path) -> None:
+    from core.files import WriteFailed, write_text
+
+    target = tmp_path / "register.csv"
+    write_text(target, lambda out: out.write("first\n"))
+    target.chmod(0o640)
+
+    def fail_half_way(out: object) -> None:
+        out.write("half")  # type: ignore[attr-defined]
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(WriteFailed, match=r"could not write .*register\.csv: No space left on device"):
+        write_text(target, fail_half_way)
+    assert target.read_text() == "first\n" and [p.name for p in tmp_path.iterdir()] == ["register.csv"]
+    write_text(target, lambda out: out.write("second\r\n"))
+    assert target.read_bytes() == b"second\r\n" and target.stat().st_mode & 0o777 == 0o640
