@@ -300,14 +300,23 @@ def add_to(session: Session, *, concern: Concern, resident: Resident, text: str,
 
 def answer_satisfaction(session: Session, *, concern: Concern, resident: Resident, satisfied: bool,
                         reason: str | None = None, policy: IntakePolicy, now: datetime | None = None) -> bool:
-    """Record whether the resident is satisfied; "no" with a reason reopens a closed concern. Return reopened."""
+    """Record whether the resident is satisfied; "no" with a reason reopens a closed concern. Return reopened.
+
+    A concern merged into another stays `duplicate`: the resident was told they hear about it under the concern
+    it was merged into, so "no" reopens that one. Their reason stays on their own concern (as an addition, which
+    the survivor's history shows), so erasing them or retention still reaches it.
+    """
     if concern.resident_id != resident.id:
         raise NotFound("no such concern of yours")
     now = now or utcnow()
     concern.satisfied = satisfied
     concern.satisfaction_at = now
     concern.updated_at = now
-    if satisfied or reason is None or ConcernStatus(concern.status).is_open:
+    survivor = session.get(Concern, concern.merged_into_id) if concern.merged_into_id is not None else None
+    if survivor is not None and not satisfied and reason is not None:
+        return _reopen_survivor(session, concern=concern, survivor=survivor, resident=resident, reason=reason,
+                                policy=policy, now=now)
+    if satisfied or reason is None or survivor is not None or ConcernStatus(concern.status).is_open:
         session.flush()
         return False
     redacted = nlp.analyze(reason, prior_language=resident.language, region=policy.phone_region).text
@@ -316,6 +325,25 @@ def answer_satisfaction(session: Session, *, concern: Concern, resident: Residen
                              created_at=now))
     concern.status = ConcernStatus.REOPENED.value
     concern.closed_at = None
+    session.flush()
+    return True
+
+
+def _reopen_survivor(session: Session, *, concern: Concern, survivor: Concern, resident: Resident, reason: str,
+                     policy: IntakePolicy, now: datetime) -> bool:
+    redacted = nlp.analyze(reason, prior_language=resident.language, region=policy.phone_region).text
+    session.add(ConcernEvent(concern_id=concern.id, kind="addition", reason=redacted, actor="resident",
+                             created_at=now))
+    if ConcernStatus(survivor.status).is_open:
+        session.flush()
+        return False
+    session.add(ConcernEvent(concern_id=survivor.id, kind="status", from_value=survivor.status,
+                             to_value=ConcernStatus.REOPENED.value, actor="resident",
+                             reason=f"the resident of {concern.reference} (merged into it) is not satisfied",
+                             created_at=now))
+    survivor.status = ConcernStatus.REOPENED.value
+    survivor.closed_at = None
+    survivor.updated_at = now
     session.flush()
     return True
 

@@ -28,13 +28,31 @@ from core.timeutil import in_range
 MAX_REPLY_CHARS = 3500
 
 
+def survivor_of(session: Session, *, concern: Concern) -> Concern | None:
+    """The concern this one was merged into (merges keep it pointing at the last survivor), or None."""
+    return session.get(Concern, concern.merged_into_id) if concern.merged_into_id is not None else None
+
+
 def change_status(session: Session, *, concern: Concern, status: ConcernStatus, actor: str,
-                  reason: str | None = None, now: datetime | None = None, notify: bool = True) -> ConcernEvent:
+                  reason: str | None = None, now: datetime | None = None) -> ConcernEvent:
     """Move a concern to a new status, record who did it and why, and queue a notice for the resident.
 
     The reason reaches the resident only for not_responsible (it names who is); otherwise it is a staff note.
-    `notify=False` is for callers that tell the resident themselves (a merge sends its own notice).
+    A concern merged into another is followed through its survivor, so its own status stays `duplicate`; and a
+    concern becomes `duplicate` only by a merge, which names the concern it repeats.
     """
+    survivor = survivor_of(session, concern=concern)
+    if survivor is not None:
+        raise InvalidTransition(f"{concern.reference} was merged into {survivor.reference}; "
+                                f"change the status of {survivor.reference} instead")
+    if status is ConcernStatus.DUPLICATE:
+        raise Invalid("a concern becomes a duplicate only by merging it into the concern it repeats (merge)")
+    return _set_status(session, concern=concern, status=status, actor=actor, reason=reason, now=now)
+
+
+def _set_status(session: Session, *, concern: Concern, status: ConcernStatus, actor: str, reason: str | None,
+                now: datetime | None, notify: bool = True) -> ConcernEvent:
+    """`notify=False` is for callers that tell the resident themselves (a merge sends its own notice)."""
     now = now or utcnow()
     current = ConcernStatus(concern.status)
     if status is current:
@@ -233,8 +251,8 @@ def merge(session: Session, *, first: Concern, second: Concern, actor: str, now:
     session.add(ConcernEvent(concern_id=survivor.id, kind="merge", from_value=duplicate.reference,
                              to_value=survivor.reference, actor=actor, created_at=now))
     if ConcernStatus(duplicate.status) is not ConcernStatus.DUPLICATE:
-        change_status(session, concern=duplicate, status=ConcernStatus.DUPLICATE, actor=actor,
-                      reason=f"merged into {survivor.reference}", now=now, notify=False)
+        _set_status(session, concern=duplicate, status=ConcernStatus.DUPLICATE, actor=actor,
+                    reason=f"merged into {survivor.reference}", now=now, notify=False)
     duplicate.merged_into_id = survivor.id
     # Concerns merged earlier into the duplicate follow it into the survivor, so one chain never forks.
     for earlier in session.scalars(select(Concern).where(Concern.merged_into_id == duplicate.id)):

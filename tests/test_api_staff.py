@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from core import apikeys
+from core import apikeys, concerns
 from core.db import Database
-from core.models import ApiKey, ConcernStatus, Outbox, Role
+from core.models import ApiKey, Concern, ConcernStatus, Outbox, Resident, Role
 from core.settings import Settings
 from tests import builders
 from tests.builders import auth
@@ -251,6 +251,59 @@ def test_merge_keeps_the_oldest_with_both_histories_and_tells_both(client: TestC
     assert again.status_code == 409
     assert client.post(f"/api/v1/concerns/{references[0]}/merge", json={"reference": references[0]},
                        headers=h).status_code == 422
+
+
+def test_a_merged_concern_keeps_its_status_and_duplicate_comes_only_from_a_merge(
+        client: TestClient, keys: dict[str, str], references: list[str], db: Database) -> None:
+    h = auth(keys["staff"])
+    survivor, duplicate = references[0], references[1]
+    assert client.post(f"/api/v1/concerns/{duplicate}/merge", json={"reference": survivor},
+                       headers=h).status_code == 200
+    for status in ("reopened", "resolved", "duplicate"):
+        refused = client.post(f"/api/v1/concerns/{duplicate}/status", json={"status": status}, headers=h)
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == (f"{duplicate} was merged into {survivor}; "
+                                            f"change the status of {survivor} instead")
+    assert client.get(f"/api/v1/concerns/{duplicate}", headers=h).json()["status"] == "duplicate"
+    assert client.get(f"/api/v1/concerns/{survivor}", headers=h).json()["merged"] == [duplicate]
+    # The survivor is changed as usual, and merging stays possible with the pair unchanged.
+    assert client.post(f"/api/v1/concerns/{survivor}/status", json={"status": "resolved"},
+                       headers=h).status_code == 200
+    assert client.post(f"/api/v1/concerns/{references[2]}/merge", json={"reference": survivor},
+                       headers=h).status_code == 200
+    # Marking a concern duplicate without naming the one it repeats is refused: that is what merge does.
+    named = client.post(f"/api/v1/concerns/{references[3]}/status", json={"status": "duplicate"}, headers=h)
+    assert named.status_code == 422 and "merg" in named.json()["detail"]
+    assert client.get(f"/api/v1/concerns/{references[3]}", headers=h).json()["status"] == "new"
+    events = client.get("/api/v1/audit", headers=auth(keys["admin"])).json()["items"]
+    assert [e["action"] for e in events if e["action"] == "concern.status"] == ["concern.status"]
+
+
+def test_dissatisfaction_with_a_merged_concern_reopens_the_concern_it_was_merged_into(
+        client: TestClient, keys: dict[str, str], references: list[str], db: Database) -> None:
+    h = auth(keys["staff"])
+    with db.transaction() as s:
+        other = builders.resident(s, telegram_user_id=4242, chat_id=4343)
+        newer = builders.concern(s, "Same camera, it films my kitchen too", resident=other).reference
+    survivor = references[1]
+    client.post(f"/api/v1/concerns/{newer}/status", json={"status": "resolved"}, headers=h)  # asked, then merged
+    client.post(f"/api/v1/concerns/{newer}/merge", json={"reference": survivor}, headers=h)
+    client.post(f"/api/v1/concerns/{survivor}/status", json={"status": "resolved"}, headers=h)
+    with db.transaction() as s:
+        mine = s.scalar(select(Concern).where(Concern.reference == newer))
+        resident = s.get(Resident, mine.resident_id)
+        reopened = concerns.answer_satisfaction(s, concern=mine, resident=resident, satisfied=False,
+                                                reason="It still films my kitchen", policy=builders.POLICY)
+    assert reopened
+    merged = client.get(f"/api/v1/concerns/{newer}", headers=h).json()
+    assert merged["status"] == "duplicate" and merged["satisfied"] is False
+    detail = client.get(f"/api/v1/concerns/{survivor}", headers=h).json()
+    assert detail["status"] == "reopened" and detail["closed_at"] is None and detail["merged"] == [newer]
+    assert {"reference": newer, "kind": "addition", "reason": "It still films my kitchen", "actor": "resident"} \
+        in [{k: e[k] for k in ("reference", "kind", "reason", "actor")} for e in detail["history"]]
+    # Staff go on with the survivor; the merged concern still refuses changes of its own.
+    assert client.post(f"/api/v1/concerns/{newer}/status", json={"status": "resolved"},
+                       headers=h).status_code == 409
 
 
 def test_announcements_reach_each_follower_once(client: TestClient, keys: dict[str, str], references: list[str],
