@@ -12,9 +12,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import principal_for
+from api.auth import Principal, principal_for
 from api.errors import StrictJSONRoute
-from core import concerns, open311
+from core import audit, concerns, open311
 from core.errors import DomainError, NotFound
 from core.models import Role
 from core.settings import Settings
@@ -23,6 +23,7 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=StrictJSO
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = date(2026, 11, 27).isoformat() + "T00:00:00Z"
 # XML element names for the items of each list the specification returns.
+FORM = "application/x-www-form-urlencoded"
 ITEM = {"services": "service", "service_requests": "request", "errors": "error"}
 
 
@@ -86,8 +87,8 @@ def _handled(fmt_raw: str, root: str, produce: Callable[[str], Any], status: int
         return _respond(fmt, "errors", [{"code": 400, "description": exc.reason}], 400)
 
 
-def _role(request: Request, api_key: str | None) -> Role | None:
-    """The role behind an api_key (rate-limited and noted as used like a Bearer key); None without one; 403 for
+def _principal(request: Request, api_key: str | None) -> Principal | None:
+    """Who is behind an api_key (rate-limited and noted as used like a Bearer key); None without one; 403 for
     a key that is not valid; 429 once the key's budget is spent."""
     if not api_key:
         return None
@@ -97,7 +98,12 @@ def _role(request: Request, api_key: str | None) -> Role | None:
         raise Open311Error(exc.status_code, str(exc.detail), dict(exc.headers or {})) from exc
     if principal is None:
         raise Open311Error(403, "invalid api_key")
-    return principal.role
+    return principal
+
+
+def _role(request: Request, api_key: str | None) -> Role | None:
+    principal = _principal(request, api_key)
+    return principal.role if principal is not None else None
 
 
 @router.get("/discovery.{format}", summary="Open311 discovery")
@@ -166,21 +172,26 @@ def get_request(request: Request, service_request_id: str, format: str) -> Respo
                      "lat": {"type": "string"}, "long": {"type": "string"}, "address_string": {"type": "string"},
                      "address_id": {"type": "string"}, "description": {"type": "string"}}}}}}})
 async def post_request(request: Request, format: str) -> Response:
-    """The body is read here (form encoded); intake then runs on a worker thread, off the event loop."""
+    """The body is read here (form encoded); intake then runs on a worker thread, off the event loop. The
+    concern is in the audit log under the key's principal, like every staff write."""
     body = await request.body()
     return await run_in_threadpool(_post, request, format, body)
 
 
 def _post(request: Request, format: str, body: bytes) -> Response:
     def produce(_fmt: str) -> Any:
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type and media_type != FORM:
+            # The specification's POST is a form; a JSON body would be read as one odd field (and no api_key).
+            raise Open311Error(400, f"the body must be form-encoded ({FORM}), not {media_type[:60]}")
         try:
             fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
         except (UnicodeDecodeError, ValueError) as exc:
             raise Open311Error(400, "the body must be application/x-www-form-urlencoded UTF-8") from exc
         if any("\x00" in v for v in fields.values()):
             raise Open311Error(400, "NUL characters are not accepted")
-        role = _role(request, fields.pop("api_key", None))
-        if role not in (Role.STAFF, Role.ADMIN):
+        who = _principal(request, fields.pop("api_key", None))
+        if who is None or who.role not in (Role.STAFF, Role.ADMIN):
             raise Open311Error(403, "a staff or admin api_key is required to file requests")
         settings: Settings = request.app.state.settings
         policy = concerns.IntakePolicy(zone=settings.zone, phone_region=settings.phone_region,
@@ -188,6 +199,8 @@ def _post(request: Request, format: str, body: bytes) -> Response:
         with request.app.state.database.transaction() as session:
             concern = open311.create_request(session, fields=fields, policy=policy)
             reference = concern.reference
+            audit.record(session, principal=who.name, role=who.role.value, action="concern.create",
+                         target=reference, detail={"source": "open311", "service_code": concern.category})
         return [{"service_request_id": reference, "token": reference, "service_notice": None, "account_id": None}]
 
     return _handled(format, "service_requests", produce, status=201)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from api.app import create_app
 from core import apikeys, triage
 from core.db import Database
-from core.models import Concern, ConcernStatus, Role
+from core.models import AuditEvent, Concern, ConcernStatus, Role
 from core.settings import Settings
 from tests import builders
 
@@ -120,3 +120,24 @@ def test_post_files_a_concern_and_stores_no_personal_fields(setup: tuple[TestCli
     missing = client.post("/open311/v2/requests.json", data={"api_key": keys["staff"], "service_code": "noise",
                                                              "description": "no place"})
     assert missing.status_code == 400 and "location" in missing.json()[0]["description"]
+
+
+def test_a_filed_request_is_in_the_audit_log_and_only_a_form_is_read(
+        setup: tuple[TestClient, dict[str, str], list[str]], db: Database) -> None:
+    client, keys, _ = setup
+    form = {"api_key": keys["staff"], "service_code": "privacy", "address_id": "CAM-104",
+            "description": "Who keeps the recordings of this camera?"}
+    as_json = client.post("/open311/v2/requests.json", json=form)
+    assert as_json.status_code == 400
+    assert as_json.json() == [{"code": 400, "description": "the body must be form-encoded "
+                               "(application/x-www-form-urlencoded), not application/json"}]
+    as_xml = client.post("/open311/v2/requests.xml", json=form)
+    assert as_xml.status_code == 400 and ET.fromstring(as_xml.content).tag == "errors"
+    (receipt,) = client.post("/open311/v2/requests.json", data=form).json()
+    with db.reading() as s:
+        events = list(s.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    assert [(e.principal, e.role, e.action, e.target, e.detail) for e in events] == [
+        ("staff", "staff", "concern.create", receipt["service_request_id"],
+         {"source": "open311", "service_code": "privacy"})]
+    audit = client.get("/api/v1/audit", headers=builders.auth(keys["admin"])).json()["items"]
+    assert audit[0]["action"] == "concern.create" and audit[0]["target"] == receipt["service_request_id"]
