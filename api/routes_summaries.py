@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["summaries"], route_class=StrictJSONR
 FORMATS = {"json": "application/json", "csv": "text/csv", "markdown": "text/markdown"}
 RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"application/json": {}, "text/csv": {}, "text/markdown": {}}},
+    404: {"description": "the week has not started yet"},
     422: {"description": "not an ISO week such as 2026-W47"},
 }
 Format = Annotated[str | None, Query(pattern=r"^(json|csv|markdown)$",
@@ -47,5 +48,6 @@ def latest(request: Request, session: ReadSession, settings: SettingsDep, _who: 
 @router.get("/summaries/weekly/{iso_week}", summary="One ISO week's summary (staff)", responses=RESPONSES)
 def weekly(request: Request, session: ReadSession, settings: SettingsDep, _who: Staff, iso_week: str,
            format: Format = None, language: Language = "en") -> Response:
-    """Stored summaries are returned as stored (quotes resolved now); other weeks are computed on demand."""
+    """Stored summaries are returned as stored (quotes resolved now); other weeks are computed on demand. The
+    current week is summarised so far (`complete` false); a week that has not started is 404."""
     return _render(request, summaries.get(session, iso_week=iso_week, zone=settings.zone), format, language)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
+from core.errors import NotFound
 from core.models import Concern, ConcernKind, Deployment, District, Label, WeeklySummary, utcnow
 from core.timeutil import previous_week, week_bounds, week_of_date
 
@@ -289,12 +290,21 @@ def resolve(session: Session, summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def get(session: Session, *, iso_week: str, zone: ZoneInfo, now: datetime | None = None) -> dict[str, Any]:
-    """The stored summary of the week if there is one, else computed now; quotes resolved either way."""
-    week_bounds(iso_week)  # validates
+    """The stored summary of the week if there is one, else computed now; quotes resolved either way.
+
+    A week that has not started yet is NotFound; the current week is served so far, with `complete` false.
+    """
+    monday, _ = week_bounds(iso_week)  # validates
+    now = now or utcnow()
+    this_monday, _ = week_bounds(week_of_date(now.astimezone(zone).date()))
+    if monday > this_monday:
+        raise NotFound(f"week {iso_week} has not started yet")
+    complete = monday < this_monday
     stored = session.scalar(select(WeeklySummary).where(WeeklySummary.iso_week == iso_week))
     if stored is not None:
-        return {**resolve(session, stored.content), "stored": True}
-    return {**resolve(session, compute(session, iso_week=iso_week, zone=zone, now=now)), "stored": False}
+        return {**resolve(session, stored.content), "stored": True, "complete": complete}
+    return {**resolve(session, compute(session, iso_week=iso_week, zone=zone, now=now)), "stored": False,
+            "complete": complete}
 
 
 def store(session: Session, *, iso_week: str, zone: ZoneInfo, now: datetime | None = None) -> WeeklySummary:

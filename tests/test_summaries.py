@@ -11,7 +11,9 @@ from sqlalchemy import update
 
 from core import apikeys, residents, summaries
 from core.db import Database
+from core.errors import NotFound
 from core.models import Concern, ConcernKind, Role
+from core.timeutil import week_of_date
 from tests import builders
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -128,11 +130,34 @@ def test_summary_formats_over_http(client: TestClient, db: Database, data: dict[
                           headers=h)
     assert markdown.text.startswith("# Inquietudes de la semana 2026-W47")
     assert client.get("/api/v1/summaries/weekly/latest", headers=h).status_code == 200
-    assert client.get("/api/v1/summaries/weekly/2026-W53", headers=h).status_code == 200  # 2026 has a W53
+    assert client.get("/api/v1/summaries/weekly/2020-W53", headers=h).status_code == 200  # 2020 has a W53
     for bad in ("2026-W54", "2025-W53", "2026-47", "latest-ish"):
         assert client.get(f"/api/v1/summaries/weekly/{bad}", headers=h).status_code == 422, bad
     assert client.get("/api/v1/summaries/weekly/2026-W47",
                       headers={"Authorization": f"Bearer {organizer}"}).status_code == 403
+
+
+def test_a_week_that_has_not_started_is_404_and_the_current_one_is_marked_incomplete(
+        client: TestClient, db: Database, data: dict[str, object]) -> None:
+    with db.transaction() as s:
+        _, staff = apikeys.create(s, role=Role.STAFF, principal="analyst")
+    h = {"Authorization": f"Bearer {staff}"}
+    future = client.get("/api/v1/summaries/weekly/2030-W01", headers=h)
+    assert future.status_code == 404 and future.json() == {"detail": "week 2030-W01 has not started yet"}
+    this_week = week_of_date(datetime.now(UTC).date())  # the app's zone is UTC in tests
+    current = client.get(f"/api/v1/summaries/weekly/{this_week}", headers=h)
+    assert current.status_code == 200 and current.json()["complete"] is False
+    assert client.get("/api/v1/summaries/weekly/latest", headers=h).json()["complete"] is True
+    with db.reading() as s:
+        # The boundary is the city's Monday 00:00: on W47's Sunday evening W48 has not started, W47 is not over.
+        sunday = datetime(2026, 11, 22, 22, tzinfo=UTC)
+        with pytest.raises(NotFound, match="week 2026-W48 has not started yet"):
+            summaries.get(s, iso_week="2026-W48", zone=UTC_ZONE, now=sunday)
+        assert summaries.get(s, iso_week="2026-W47", zone=UTC_ZONE, now=sunday)["complete"] is False
+        madrid_monday = sunday + timedelta(hours=1, minutes=30)  # 00:30 on Monday in Madrid, still Sunday in UTC
+        assert summaries.get(s, iso_week="2026-W48", zone=ZoneInfo("Europe/Madrid"),
+                             now=madrid_monday)["complete"] is False
+        assert summaries.get(s, iso_week="2026-W47", zone=UTC_ZONE, now=sunday + timedelta(hours=2))["complete"]
 
 
 def test_erase_removes_quotes_from_summaries(db: Database, data: dict[str, object]) -> None:
