@@ -505,9 +505,9 @@ def _text_condition(session: Session, text_: str) -> Any:
         if any(w in f"{en} {es}".lower() for w in words)
     ]
     for word in words:
-        pattern = f"%{word}%"
-        per_word.append(or_(func.lower(Deployment.name).like(pattern), func.lower(Deployment.description).like(pattern),
-                            func.lower(Deployment.code).like(pattern)))
+        # autoescape: a word's own _ (or %) is a character to find, not a LIKE wildcard.
+        per_word.append(or_(*(func.lower(column).contains(word, autoescape=True)
+                              for column in (Deployment.name, Deployment.description, Deployment.code))))
     if technologies:
         per_word.append(Deployment.technology.in_(sorted(technologies)))
     if district_ids:

@@ -54,6 +54,13 @@ def test_list_filters_and_pages(client: TestClient) -> None:
     assert len(seen) == len(set(seen)) >= 40 and seen == sorted(seen)
 
 
+def test_text_search_takes_wildcard_characters_literally(client: TestClient) -> None:
+    schools = client.get("/api/v1/deployments", params={"text": "school", "limit": 200}).json()["items"]
+    assert schools and all("school" in f"{d['name']} {d['description']}".lower() for d in schools)
+    for text in ("sch__l", "sch_ol", "s_h_o_l"):
+        assert client.get("/api/v1/deployments", params={"text": text}).json()["items"] == [], text
+
+
 def test_one_record_in_any_case_and_404(client: TestClient) -> None:
     record = client.get("/api/v1/deployments/aq-017").json()
     assert record["code"] == "AQ-017" and "retention" in record and "personal_data" in record
