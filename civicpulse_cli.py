@@ -227,9 +227,11 @@ def cmd_apikey_list(settings: Settings, args: argparse.Namespace) -> int:
         keys = apikeys.list_keys(session)
     print(f"{'id':>4}  {'role':9}  {'prefix':10}  {'principal':24}  {'created':25}  {'last used':25}  revoked")
     for k in keys:
-        print(f"{k.id:>4}  {k.role:9}  {k.prefix:10}  {k.principal[:24]:24}  {k.created_at.isoformat():25}  "
-              f"{k.last_used_at.isoformat() if k.last_used_at else '-':25}  "
-              f"{k.revoked_at.isoformat() if k.revoked_at else '-'}")
+        # To the second, as 2026-11-29T07:38:15+00:00: exactly the 25 characters of the columns.
+        print(f"{k.id:>4}  {k.role:9}  {k.prefix:10}  {k.principal[:24]:24}  "
+              f"{k.created_at.isoformat(timespec='seconds'):25}  "
+              f"{k.last_used_at.isoformat(timespec='seconds') if k.last_used_at else '-':25}  "
+              f"{k.revoked_at.isoformat(timespec='seconds') if k.revoked_at else '-'}")
     return 0
 
 
@@ -238,8 +240,14 @@ def cmd_apikey_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
     database = _database(settings)
     with database.transaction() as session:
-        key = apikeys.revoke(session, key_id=args.id)
-        _audit(session, "apikey.revoke", str(key.id), {})
+        key, revoked = apikeys.revoke(session, key_id=args.id)
+        if revoked:
+            _audit(session, "apikey.revoke", str(key.id), {})
+    if not revoked:
+        assert key.revoked_at is not None
+        print(f"key #{key.id} ({key.role}, {key.principal!r}) was already revoked on "
+              f"{key.revoked_at.isoformat(timespec='seconds')}; nothing changed")
+        return 0
     print(f"revoked key #{key.id} ({key.role}, {key.principal!r})")
     return 0
 

@@ -39,8 +39,10 @@ def create_key(session: WriteSession, who: Admin, body: ApiKeyIn) -> dict[str, A
 @router.delete("/apikeys/{key_id}", status_code=204, summary="Revoke an API key (admin)",
                responses={404: {"description": "no key with this id"}})
 def revoke_key(session: WriteSession, who: Admin, key_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
-    key = apikeys.revoke(session, key_id=key_id)
-    audit.record(session, principal=who.name, role=who.role.value, action="apikey.revoke", target=str(key.id))
+    """Revoking a key already revoked answers 204 again and changes nothing (no second audit event)."""
+    key, revoked = apikeys.revoke(session, key_id=key_id)
+    if revoked:
+        audit.record(session, principal=who.name, role=who.role.value, action="apikey.revoke", target=str(key.id))
     return Response(status_code=204)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -12,10 +13,13 @@ from sqlalchemy.orm import Session
 
 from core.errors import Invalid, NotFound
 from core.models import ApiKey, Role, utcnow
+from core.pagination import MAX_ID
+from core.plaintext import control_problem
 
 KEY_PREFIX = "cp_"
 PREFIX_LENGTH = 8
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+LINE_BREAKS = re.compile("[\t\n\r]")  # what control_problem lets through for multi-line text
 
 
 def _hash(token: str) -> str:
@@ -27,6 +31,12 @@ def create(session: Session, *, role: Role, principal: str) -> tuple[ApiKey, str
     principal = principal.strip()
     if not principal or len(principal) > 200:
         raise Invalid("a key needs a principal name of 1 to 200 characters")
+    if (problem := control_problem(principal)) is not None:
+        raise Invalid(f"the key's name: {problem}")
+    if (found := LINE_BREAKS.search(principal)) is not None:
+        # A name is one line of the key listing and the audit log.
+        raise Invalid(f"the key's name is one line: tabs and line ends are not accepted (U+{ord(found.group()):04X} "
+                      f"at position {found.start() + 1})")
     secret = secrets.token_urlsafe(32)  # 256 bits
     token = f"{KEY_PREFIX}{secret}"
     key = ApiKey(principal=principal, role=Role(role).value, prefix=secret[:PREFIX_LENGTH], key_hash=_hash(token))
@@ -63,10 +73,13 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def revoke(session: Session, *, key_id: int, now: datetime | None = None) -> ApiKey:
-    key = session.get(ApiKey, key_id)
+def revoke(session: Session, *, key_id: int, now: datetime | None = None) -> tuple[ApiKey, bool]:
+    """Revoke a key; return it and whether this call revoked it (False: it already was, and stays as it was)."""
+    # An id no row can have (ids are 32-bit on PostgreSQL) is simply not a key, never a database error.
+    key = session.get(ApiKey, key_id) if 1 <= key_id <= MAX_ID else None
     if key is None:
         raise NotFound(f"no API key with id {key_id}")
-    if key.revoked_at is None:
-        key.revoked_at = now or utcnow()
-    return key
+    if key.revoked_at is not None:
+        return key, False
+    key.revoked_at = now or utcnow()
+    return key, True

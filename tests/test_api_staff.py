@@ -157,6 +157,21 @@ def test_keys_are_issued_used_and_revoked(client: TestClient, keys: dict[str, st
         assert stored is not None and body["key"] not in (stored.key_hash, stored.prefix)
 
 
+def test_revoking_a_revoked_key_changes_nothing_and_names_are_one_line(client: TestClient, keys: dict[str, str],
+                                                                       db: Database) -> None:
+    from core.models import AuditEvent
+
+    h = auth(keys["admin"])
+    key_id = client.post("/api/v1/apikeys", json={"role": "staff", "name": "Mobility desk"}, headers=h).json()["id"]
+    assert [client.delete(f"/api/v1/apikeys/{key_id}", headers=h).status_code for _ in range(2)] == [204, 204]
+    with db.reading() as s:
+        revocations = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "apikey.revoke")))
+    assert [e.target for e in revocations] == [str(key_id)]
+    for name in ("Mobility\tdesk", "Mobility\ndesk", "Mobility desk\r\nsecond line", "bell\x07"):
+        refused = client.post("/api/v1/apikeys", json={"role": "staff", "name": name}, headers=h)
+        assert refused.status_code == 422, name
+
+
 def test_concern_exports_stream_every_row_safely(client: TestClient, keys: dict[str, str], references: list[str],
                                                   db: Database) -> None:
     import csv

@@ -265,3 +265,32 @@ def test_a_failed_write_keeps_the_earlier_file_whole(tmp_path: Path) -> None:
     assert target.read_text() == "first\n" and [p.name for p in tmp_path.iterdir()] == ["register.csv"]
     write_text(target, lambda out: out.write("second\r\n"))
     assert target.read_bytes() == b"second\r\n" and target.stat().st_mode & 0o777 == 0o640
+
+
+def test_apikey_revoke_once_and_names_one_line_in_an_aligned_list(tmp_path: Path, database_url: str) -> None:
+    for key_id in ("99999999999999999999", "3000000000", "0", "-1"):
+        missing = run("apikey", "revoke", "--", key_id, cwd=tmp_path, url=database_url)
+        assert missing.returncode == 1 and missing.stderr.splitlines() == [
+            f"civicpulse: no API key with id {key_id}"], key_id
+    for name in ("ops\tteam", "ops\nteam", "ops\rteam", "ops\x1b[2J"):
+        refused = run("apikey", "create", "--role", "staff", "--name", name, cwd=tmp_path, url=database_url)
+        assert refused.returncode == 1 and len(refused.stderr.splitlines()) == 1 and "key's name" in refused.stderr
+    created = run("apikey", "create", "--role", "staff", "--name", "ops team", cwd=tmp_path, url=database_url)
+    key_id = created.stdout.split("#")[1].split()[0]
+    first = run("apikey", "revoke", key_id, cwd=tmp_path, url=database_url)
+    assert first.returncode == 0 and first.stdout == f"revoked key #{key_id} (staff, 'ops team')\n"
+    again = run("apikey", "revoke", key_id, cwd=tmp_path, url=database_url)
+    assert again.returncode == 0
+    assert again.stdout.startswith(f"key #{key_id} (staff, 'ops team') was already revoked on ")
+    header, row = run("apikey", "list", cwd=tmp_path, url=database_url).stdout.splitlines()
+    created, last_used, revoked = (header.index(column) for column in ("created", "last used", "revoked"))
+    assert row[created:last_used].rstrip().endswith("+00:00") and row[last_used:revoked].rstrip() == "-"
+    assert row[revoked:].endswith("+00:00")  # each time within its column
+    from core.db import Database
+    from core.models import AuditEvent
+
+    database = Database(database_url)
+    with database.reading() as s:
+        actions = [e.action for e in s.query(AuditEvent).order_by(AuditEvent.id)]
+    database.dispose()
+    assert actions == ["apikey.create", "apikey.revoke"]
