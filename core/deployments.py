@@ -27,7 +27,7 @@ from core.geo import (
     valid_point,
 )
 from core.models import Base, Deployment, DeploymentStatus, District, utcnow
-from core.pagination import Page, check_limit, decode_cursor, encode_cursor
+from core.pagination import Page, check_limit, cursor_key, decode_cursor, encode_cursor
 from core.plaintext import control_problem
 from core.timeutil import in_range, range_reason
 from core.vocab import vocabularies
@@ -485,7 +485,7 @@ def search(session: Session, *, filters: SearchFilters, limit: int = 50, cursor:
         query = query.where(_text_condition(session, filters.text))
     if cursor:
         (after,) = decode_cursor(cursor, 1)
-        query = query.where(Deployment.code > str(after))
+        query = query.where(Deployment.code > cursor_key(after))
     rows = list(session.scalars(query.order_by(Deployment.code).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]

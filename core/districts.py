@@ -20,7 +20,7 @@ from core.deployments import to_record
 from core.errors import Invalid
 from core.geo import POLYGON_DEPTH, DistrictIndex, centroid, nested_numbers, position_problem
 from core.models import Deployment, District, utcnow
-from core.pagination import DEFAULT_LIMIT, Page, check_limit, decode_cursor, encode_cursor
+from core.pagination import DEFAULT_LIMIT, Page, check_limit, cursor_key, decode_cursor, encode_cursor
 
 # Bot buttons carry `ud:<slug>` (and `y:ud:<slug>` before consent) in Telegram's 64 bytes of callback data.
 MAX_SLUG = 40
@@ -273,7 +273,8 @@ def list_districts(session: Session, *, limit: int = DEFAULT_LIMIT, cursor: str 
                                          District.center_lat, District.center_lon)).all(), key=lambda r: r.slug)
     if cursor:
         (after,) = decode_cursor(cursor, 1)
-        rows = [r for r in rows if r.slug > str(after)]
+        after = cursor_key(after)
+        rows = [r for r in rows if r.slug > after]
     more = len(rows) > limit
     rows = rows[:limit]
     counts = dict(session.execute(select(Deployment.district_id, func.count()).where(

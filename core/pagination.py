@@ -48,6 +48,17 @@ def cursor_id(value: Any) -> int:
     return value
 
 
+MAX_KEY = 200
+
+
+def cursor_key(value: Any) -> str:
+    """A sort key taken from a cursor (a code or a slug): a string of 1 to MAX_KEY printable characters, or raise
+    Invalid like any malformed cursor (a number, null or a list is not one, and PostgreSQL cannot hold a NUL)."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_KEY or not value.isprintable():
+        raise Invalid("invalid cursor")
+    return value
+
+
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")

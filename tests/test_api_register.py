@@ -23,6 +23,7 @@ from api.app import create_app
 from core import schema
 from core.db import Database
 from core.deployments import import_records
+from core.pagination import encode_cursor
 from core.settings import Environment, Settings
 from tests import builders
 
@@ -94,6 +95,14 @@ def test_list_rejects_bad_parameters(client: TestClient, params: dict[str, objec
 
 def test_invalid_cursor_is_422(client: TestClient) -> None:
     response = client.get("/api/v1/deployments", params={"cursor": "not-a-cursor"})
+    assert response.status_code == 422 and response.json() == {"detail": "invalid cursor"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/deployments", "/api/v1/districts"])
+@pytest.mark.parametrize("value", [[1], [None], [[1]], [{"a": 1}], [True], [""], ["AQ\u0000"]])
+def test_a_cursor_holding_anything_but_a_code_or_slug_is_422(client: TestClient, path: str, value: list[object]
+                                                             ) -> None:
+    response = client.get(path, params={"cursor": encode_cursor(*value)})
     assert response.status_code == 422 and response.json() == {"detail": "invalid cursor"}
 
 
