@@ -293,13 +293,33 @@ def _host_bot(settings: Settings, args: argparse.Namespace, *, with_api: bool) -
         app = create_app(settings)
         base = f"http://{args.host}:{args.port}"
         log.info("civicpulse API on %s — docs at %s/docs, register at %s/api/v1/deployments", base, base, base)
+    from telegram.error import InvalidToken, NetworkError
+
     try:
         asyncio.run(runner.run(settings, _database(settings), base_url=base_url, asgi_app=app, host=args.host,
                                port=args.port))
+    except (InvalidToken, NetworkError) as exc:
+        # Start-up asks the Bot API who the bot is; past that, the bot rides out network errors itself.
+        print(f"civicpulse: {_bot_api_problem(settings, base_url, exc)}", file=sys.stderr)
+        return 1
     finally:
         if emulator is not None:
             emulator.stop()
     return 0
+
+
+def _bot_api_problem(settings: Settings, base_url: str | None, exc: Exception) -> str:
+    """Why the bot could not start on its Bot API, in one line that never holds the token."""
+    from telegram.error import InvalidToken
+
+    url = base_url or "https://api.telegram.org/bot"
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else None
+    reason = str(exc).replace(token, "***") if token else str(exc)
+    if isinstance(exc, InvalidToken):
+        return f"the Bot API at {url} refused CIVICPULSE_TELEGRAM_TOKEN: {reason}"
+    hint = ("start `civicpulse emulator` or check CIVICPULSE_TELEGRAM_API_URL" if base_url
+            else "check the network, or set CIVICPULSE_TELEGRAM_API_URL")
+    return f"no Bot API at {url}: {reason} ({hint})"
 
 
 def cmd_jobs_list(settings: Settings, args: argparse.Namespace) -> int:
@@ -455,6 +475,17 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _port(text: str) -> int:
+    """A TCP port for argparse: 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="civicpulse", description="Community feedback for smart-city deployments.")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -482,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
              "webhook mode serving /telegram/webhook on --host/--port)", cmd_bot, 8001)):
         p = verb(name, help_, func)
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=port)
+        p.add_argument("--port", type=_port, default=port)
 
     analyze = verb("analyze", "analyse a text as intake would and print one JSON object", cmd_analyze)
     analyze.add_argument("text")
@@ -534,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
                cmd_emulator)
     emu.description = f"{emu.description}. {EMULATOR_LIMITS}"
     emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=None, help="default CIVICPULSE_EMULATOR_PORT (8081)")
+    emu.add_argument("--port", type=_port, default=None, help="default CIVICPULSE_EMULATOR_PORT (8081)")
     emu.add_argument("--global-limit", action="store_true", help="also apply Telegram's ~30 messages/s bulk limit")
     emu.add_argument("--per-chat-rate", type=float, default=1.0, help="messages per second per chat (sustained)")
     emu.add_argument("--per-chat-burst", type=int, default=20, help="messages a chat may receive at once")

@@ -294,3 +294,33 @@ def test_apikey_revoke_once_and_names_one_line_in_an_aligned_list(tmp_path: Path
         actions = [e.action for e in s.query(AuditEvent).order_by(AuditEvent.id)]
     database.dispose()
     assert actions == ["apikey.create", "apikey.revoke"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_bot_without_a_bot_api_says_where_it_looked_in_one_line_without_the_token(
+        tmp_path: Path, database_url: str) -> None:
+    nobody = _free_port()
+    bot = run("bot", "--port", str(_free_port()), cwd=tmp_path, url=database_url, emulator_port=str(nobody))
+    assert bot.returncode == 1 and "Traceback" not in bot.stderr
+    assert bot.stderr.splitlines()[-1] == (
+        f"civicpulse: no Bot API at http://127.0.0.1:{nobody}/bot: httpx.ConnectError: All connection attempts failed "
+        "(start `civicpulse emulator` or check CIVICPULSE_TELEGRAM_API_URL)")
+    served = run("serve", "--port", str(_free_port()), cwd=tmp_path, url=database_url,
+                 telegram_token="123456:s3cr3t-t0ken", telegram_api_url=f"http://127.0.0.1:{nobody}/bot")
+    assert served.returncode == 1 and "Traceback" not in served.stderr and "s3cr3t-t0ken" not in served.stderr
+    assert served.stderr.splitlines()[-1].startswith(f"civicpulse: no Bot API at http://127.0.0.1:{nobody}/bot: ")
+
+
+@pytest.mark.parametrize("verb", ["serve", "api", "bot", "emulator"])
+def test_a_port_outside_1_to_65535_is_an_argument_error(tmp_path: Path, verb: str) -> None:
+    for port in ("99999", "0", "http"):
+        refused = run(verb, "--port", port, cwd=tmp_path, url=f"sqlite:///{tmp_path / 'none.db'}")
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert refused.stderr.splitlines()[-1].startswith(f"civicpulse {verb}: error: argument --port: ")
