@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
 
 from core import timeutil
 from core.deployments import MAX_LENGTHS, MAX_RETENTION_DAYS, MAX_TERM_LENGTH, MAX_TERMS
@@ -92,13 +93,31 @@ def _in_range(name: str | None = None) -> Callable[[D, ValidationInfo], D]:
     return check
 
 
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _plain_date(name: str) -> Callable[[Any], Any]:
+    """A validator taking only a calendar date written YYYY-MM-DD: a local date has no time or offset to drop."""
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str) and _PLAIN_DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ValueError(f"{name}: a date as YYYY-MM-DD")
+
+    return parse
+
+
 RANGE = f"from {timeutil.FIRST_DAY.isoformat()} to {timeutil.LAST_DAY.isoformat()}"
 # Body fields (the field's own name in the reason).
 BoundedDate = Annotated[date, AfterValidator(_in_range())]
 BoundedDateTime = Annotated[AwareDatetime, AfterValidator(_in_range())]
-# Query parameters: FastAPI does not tell a validator the parameter's name, so each carries it.
-FromDate = Annotated[date, AfterValidator(_in_range("from"))]
-ToDate = Annotated[date, AfterValidator(_in_range("to"))]
+# Query parameters: FastAPI does not tell a validator the parameter's name, so each carries it. A local date
+# (the city's) is a plain date: a date-time, even at midnight or with an offset, is refused, not cut to its date.
+FromDate = Annotated[date, BeforeValidator(_plain_date("from")), AfterValidator(_in_range("from"))]
+ToDate = Annotated[date, BeforeValidator(_plain_date("to")), AfterValidator(_in_range("to"))]
 
 
 # The limits are the register's own (core.deployments): a record this schema accepts is one core accepts.

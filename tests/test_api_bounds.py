@@ -65,6 +65,20 @@ def test_stats_dates_outside_the_range_are_422(client: TestClient, keys: dict[st
     refused(client.get("/api/v1/stats/trends", params={name: value}, headers=headers), name)
 
 
+@pytest.mark.parametrize("value", ["2026-11-01T00:00:00+05:00", "2026-10-31T19:00:00Z", "2026-11-01T00:00:00",
+                                   "2026-11-01 00:00", "20261101", "2026-W44-7", "2026-11-31", "2026-1-1",
+                                   "１９７０-01-01", " 2026-11-01", "yesterday", ""])
+@pytest.mark.parametrize("path", ["/api/v1/concerns", "/api/v1/concerns.csv", "/api/v1/stats", "/api/v1/stats/trends"])
+@pytest.mark.parametrize("name", ["from", "to"])
+def test_from_and_to_take_only_a_plain_date(client: TestClient, keys: dict[str, str], name: str, path: str,
+                                            value: str) -> None:
+    params = {name: value, **({"group_by": "category"} if path == "/api/v1/stats" else {})}
+    response = client.get(path, params=params, headers=auth(keys["staff"]))
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["query", name] and error["msg"] == f"Value error, {name}: a date as YYYY-MM-DD"
+
+
 @pytest.mark.parametrize("role", [None, "staff"])
 def test_stats_at_the_edges_of_the_range_answer(client: TestClient, keys: dict[str, str], role: str | None) -> None:
     headers = auth(keys[role]) if role else {}
