@@ -450,9 +450,12 @@ class SearchFilters:
     status: str | None = None
 
 
+# Words that say nothing about which device: place words, and what people type to a chat ("no thanks").
 STOP_WORDS = frozenset(
     "a an the on in at of near by to for and or is it this that my our de del la el los las en y o un una "
-    "cerca calle street st avenue ave road rd".split()
+    "cerca calle street st avenue ave road rd "
+    "no not yes si sí ok okay thanks thank you hi hello hey please what where which gracias hola vale por favor "
+    "qué que dónde donde cuál cual".split()
 )
 
 
@@ -460,14 +463,31 @@ def _words(text_: str) -> list[str]:
     return [w for w in re.findall(r"\w+", text_.lower()) if len(w) > 1 and w not in STOP_WORDS][:8]
 
 
+def _forms(word: str) -> set[str]:
+    """The word and its singular as English and Spanish write plurals ("cameras", "sensores", "batteries")."""
+    forms = {word}
+    if len(word) >= 5 and word.endswith("s") and not word.endswith("ss"):
+        forms.add(word[:-1])
+        if word.endswith("ies"):
+            forms.add(word[:-3] + "y")
+        elif word.endswith("es") and len(word) >= 6:
+            forms.add(word[:-2])
+    return forms
+
+
 def _technologies_named(words: list[str]) -> set[str]:
     vocab = vocabularies()
+    wanted = {form for w in words for form in _forms(w)}
     found = set()
     for term_id, term in vocab.terms["technology"].items():
         label_words = {w for lbl in term.label.values() for w in re.findall(r"\w+", lbl.lower()) if len(w) > 2}
-        if label_words & set(words) or term_id in words:
+        if label_words & wanted or term_id in wanted:
             found.add(term_id)
     return found
+
+
+def _name_words(*names: str) -> set[str]:
+    return {w for name in names for w in re.findall(r"\w+", name.lower())}
 
 
 def search(session: Session, *, filters: SearchFilters, limit: int = 50, cursor: str | None = None
@@ -500,13 +520,15 @@ def _text_condition(session: Session, text_: str) -> Any:
         conditions.append(Deployment.code == code)
     per_word = []
     technologies = _technologies_named(words)
+    # A district is named by its whole words ("old", "town"), not by letters inside them ("no" in "north").
     district_ids = [
         d_id for d_id, en, es in session.execute(select(District.id, District.name_en, District.name_es))
-        if any(w in f"{en} {es}".lower() for w in words)
+        if _name_words(en, es) & set(words)
     ]
     for word in words:
         # autoescape: a word's own _ (or %) is a character to find, not a LIKE wildcard.
-        per_word.append(or_(*(func.lower(column).contains(word, autoescape=True)
+        per_word.append(or_(*(func.lower(column).contains(form, autoescape=True)
+                              for form in sorted(_forms(word))
                               for column in (Deployment.name, Deployment.description, Deployment.code))))
     if technologies:
         per_word.append(Deployment.technology.in_(sorted(technologies)))
@@ -517,15 +539,26 @@ def _text_condition(session: Session, text_: str) -> Any:
     return or_(*conditions) if conditions else text("1 = 0")
 
 
-def rank_by_words(deployments: list[Deployment], text_: str) -> list[Deployment]:
-    """Order search hits by how many of the words they contain (stable for ties)."""
-    words = _words(text_)
+def rank_by_words(deployments: list[Deployment], text_: str, districts: dict[int, str] | None = None
+                  ) -> list[Deployment]:
+    """Order search hits by the words they hold (stable for ties): a word in the code, name, technology or
+    district name counts twice, one only in the description once ("no cameras here" is not about cameras)."""
+    words = [sorted(_forms(w)) for w in _words(text_)]
+    districts = districts or {}
 
     def score(d: Deployment) -> int:
-        hay = f"{d.code} {d.name} {d.description or ''} {d.technology}".lower()
-        return sum(w in hay for w in words)
+        title = f"{d.code} {d.name} {d.technology.replace('_', ' ')} {districts.get(d.district_id or 0, '')}".lower()
+        body = (d.description or "").lower()
+        return sum(2 if any(f in title for f in forms) else 1 if any(f in body for f in forms) else 0
+                   for forms in words)
 
     return sorted(deployments, key=score, reverse=True)
+
+
+def district_names(session: Session) -> dict[int, str]:
+    """Every district's names in both languages, by id (for ranking search hits)."""
+    return {d_id: f"{en} {es}" for d_id, en, es in session.execute(select(District.id, District.name_en,
+                                                                              District.name_es))}
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,21 @@ def test_words_search_the_register(bot: BotRunner, phone: EmulatorClient) -> Non
     assert "c:CAM-004" in codes
 
 
+def test_search_reads_plurals_districts_and_chat_words_as_people_mean_them(bot: BotRunner,
+                                                                         phone: EmulatorClient) -> None:
+    chat = Chat(phone, 178)
+    cameras = [data for _, data in buttons(chat.say("cameras")[0])]
+    assert "c:CAM-004" in cameras and "c:CAM-031" in cameras
+    spanish = [data for _, data in buttons(Chat(phone, 179, "es").say("cámaras")[0])]
+    assert "c:CAM-004" in spanish
+    old_town = [data for _, data in buttons(chat.say("Old Town")[0])]
+    assert "c:FRT-001" in old_town and "c:LID-004" in old_town  # in the district, named or not
+    many = chat.say("air sensor")[0]
+    assert "devices match; these 8 are closest to your words" in many["plain"]
+    assert len(buttons(many)) == 8 and buttons(many)[0][1].startswith("c:AQ-")
+    assert buttons(chat.say("no thanks")[0]) == []  # not a search: "no" is not inside "north"
+
+
 def test_button_labels_show_names_as_written(bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
     with city.transaction() as session:
         builders.deployment(session, code="WIFI-900", name="Parks & Rec <Wi-Fi> hotspot")

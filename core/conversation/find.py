@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import concerns, follows
 from core.conversation.base import Button, Safe, Turn, cut, tr
-from core.deployments import SearchFilters, nearby, normalize_code, rank_by_words, search
+from core.deployments import SearchFilters, district_names, nearby, normalize_code, rank_by_words, search
 from core.errors import DomainError, RateLimited
 from core.models import ConcernKind, Deployment, District
 from core.nlp.lexicon import load_json
@@ -22,6 +22,7 @@ from core.vocab import vocabularies
 NEAR_RADIUS_M = 1500.0
 NEAR_LIMIT = 8
 SEARCH_LIMIT = 8
+SEARCH_POOL = 200  # matches ranked to pick the SEARCH_LIMIT shown
 DESCRIPTION_CHARS = 1200  # the card's other fields are bounded by the register; a long description is cut
 
 
@@ -170,12 +171,16 @@ def show_nearby(turn: Turn, lat: float, lon: float, action: str = "c") -> None:
 
 def search_words(turn: Turn, text: str) -> bool:
     """Search the register for the words; offer the matches. Return False when nothing matched."""
-    page = search(turn.session, filters=SearchFilters(text=text[:200]), limit=50)
-    found = rank_by_words(list(page.items), text)[:SEARCH_LIMIT]
+    page = search(turn.session, filters=SearchFilters(text=text[:200]), limit=SEARCH_POOL)
+    found = rank_by_words(list(page.items), text, district_names(turn.session))[:SEARCH_LIMIT]
     if not found:
         return False
     rows = [[Button(turn.label("search-item", code=d.code, name=cut(d.name, 48)), f"c:{d.code}")] for d in found]
-    turn.say("search-results", buttons=rows, count=len(found))
+    if len(page.items) > len(found):  # say how many matched, and that these are the closest to the words
+        turn.say("search-results-some", buttons=rows, count=len(page.items), shown=len(found),
+                 more="yes" if page.next_cursor else "no")
+    else:
+        turn.say("search-results", buttons=rows, count=len(found))
     return True
 
 

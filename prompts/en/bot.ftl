@@ -46,6 +46,10 @@ search-results = { $count ->
     [one] One device matches:
    *[other] { $count } devices match:
 }
+search-results-some = { $more ->
+    [yes] More than { $count } devices match
+   *[other] { $count } devices match
+}; these { $shown } are closest to your words (add a word, a code or a district to narrow it down):
 search-item = { $code } · { $name }
 answer =
     <b>{ $name }</b> · <code>{ $code }</code>

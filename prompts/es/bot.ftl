@@ -46,6 +46,10 @@ search-results = { $count ->
     [one] Coincide un dispositivo:
    *[other] Coinciden { $count } dispositivos:
 }
+search-results-some = { $more ->
+    [yes] Coinciden más de { $count } dispositivos
+   *[other] Coinciden { $count } dispositivos
+}; estos { $shown } son los más cercanos a tus palabras (añade una palabra, un código o un barrio para acotar):
 search-item = { $code } · { $name }
 answer =
     <b>{ $name }</b> · <code>{ $code }</code>
