@@ -456,8 +456,13 @@ def _schema_problem(settings: Settings) -> str | None:
     """Why the database cannot serve this version (unreachable, empty, behind or ahead), or None."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from core.db import missing_sqlite_file
     from core.schema import revision_problem
 
+    # Opening a SQLite file that is not there would create it (and its folders), empty: a typo leaves litter.
+    if (missing := missing_sqlite_file(settings.database_url)) is not None:
+        return (f"there is no database file {missing}: run `civicpulse db upgrade` to create it, or check "
+                f"CIVICPULSE_DATABASE_URL ({_safe_url(settings.database_url)})")
     database = _database(settings)
     try:
         with database.reading() as session:
@@ -498,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     db = verb("db", "database schema").add_subparsers(dest="action", required=True, metavar="ACTION")
-    up = db.add_parser("upgrade", help="apply the migrations (creates the SQLite file and var/)")
+    up = db.add_parser("upgrade", help="apply the migrations (creates the SQLite file and its folders)")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(func=cmd_db_upgrade)
 

@@ -15,6 +15,16 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 READONLY = "civicpulse_readonly"
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, when there is no such file (connecting would create it, empty); else None."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes.
 

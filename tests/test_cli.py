@@ -122,7 +122,18 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path, database_ur
 
 def test_commands_refuse_a_database_that_is_not_at_this_versions_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"  # a file of its own on either pass
-    for verb in (["apikey", "list"], ["seed", "demo"], ["jobs", "list"], ["deployments", "export", "--format", "csv"]):
+    verbs = (["apikey", "list"], ["seed", "demo"], ["jobs", "list"], ["deployments", "export", "--format", "csv"])
+    for verb in verbs:
+        refused = run(*verb, cwd=tmp_path, url=url)
+        assert refused.returncode == 1, verb
+        assert refused.stderr.strip().splitlines()[-1] == (
+            f"civicpulse: there is no database file {tmp_path / 'new.db'}: run `civicpulse db upgrade` to create "
+            f"it, or check CIVICPULSE_DATABASE_URL ({url})"), verb
+        assert not (tmp_path / "new.db").exists(), verb  # a mistyped name leaves no empty database behind
+    typo = run("jobs", "list", cwd=tmp_path, url=f"sqlite:///{tmp_path / 'typo' / 'new.db'}")
+    assert typo.returncode == 1 and not (tmp_path / "typo").exists()
+    (tmp_path / "new.db").touch()  # an empty SQLite database
+    for verb in verbs:
         refused = run(*verb, cwd=tmp_path, url=url)
         assert refused.returncode == 1, verb
         assert refused.stderr.strip().splitlines()[-1] == (
