@@ -22,10 +22,13 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 
 def _save(session: Session, who: Principal, raw: dict[str, Any], action: str) -> tuple[Deployment, list[str]]:
+    """Upsert the record; a write that changes nothing (the same values, a retired record retired) is not audited,
+    as it is not versioned."""
     record = deployments.parse_record(raw)
     deployment, _, changed = deployments.upsert(session, record=record, actor=who.name)
-    audit.record(session, principal=who.name, role=who.role.value, action=action, target=deployment.code,
-                 detail={"fields": changed})
+    if changed:
+        audit.record(session, principal=who.name, role=who.role.value, action=action, target=deployment.code,
+                     detail={"fields": changed})
     return deployment, changed
 
 
@@ -70,6 +73,7 @@ def update(session: WriteSession, who: Staff, code: str, body: DeploymentPatch) 
 @router.delete("/deployments/{code}", response_model=DeploymentOut, responses=NOT_FOUND,
                summary="Retire a deployment (staff); the record stays public as retired")
 def retire(session: WriteSession, who: Staff, code: str) -> dict[str, Any]:
+    """Retiring a retired record answers 200 with it unchanged, like a PATCH of the values it has."""
     deployment, _ = _save(session, who, _patched(session, code, {"status": DeploymentStatus.RETIRED.value}),
                           "deployment.retire")
     return _record(session, deployment)

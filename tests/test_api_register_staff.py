@@ -75,6 +75,22 @@ def test_create_update_retire_are_versioned_and_told_once_to_each_follower(clien
     assert actions[:3] == ["deployment.create", "deployment.update", "deployment.retire"]
 
 
+def test_a_write_that_changes_nothing_is_neither_versioned_nor_audited(client: TestClient, staff: dict[str, str],
+                                                                       db: Database) -> None:
+    h = {"Authorization": staff["staff"]}
+    assert client.post("/api/v1/deployments", json=NEW, headers=h).status_code == 201
+    first = client.delete("/api/v1/deployments/LID-900", headers=h)
+    for _ in range(2):  # retiring a retired record answers it unchanged, as a PATCH of its own values does
+        again = client.delete("/api/v1/deployments/LID-900", headers=h)
+        assert again.status_code == 200 and again.json() == first.json()
+    same = client.patch("/api/v1/deployments/LID-900", json={"vendor": None, "retention": 30}, headers=h)
+    assert same.status_code == 200 and same.json() == first.json()
+    assert len(client.get("/api/v1/deployments/LID-900/versions", headers=h).json()) == 2
+    with db.reading() as s:
+        actions = [a for (a,) in s.execute(select(AuditEvent.action).order_by(AuditEvent.id))]
+    assert actions == ["deployment.create", "deployment.retire"]
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     ({"technology": "teleporter"}, "unknown technology"), ({"lat": 200}, "less than or equal"),
     ({"name": "bad\x00name"}, "NUL"), ({"retention": "forever"}, "retention"), ({"colour": "red"}, "Extra inputs"),
