@@ -105,14 +105,16 @@ def get_campaign(session: ReadSession, who: Organizer, campaign_id: CampaignId) 
               summary="Edit a draft campaign (owner)")
 def edit_campaign(session: WriteSession, who: Organizer, campaign_id: CampaignId, body: CampaignPatch
                   ) -> dict[str, Any]:
-    """Each given field replaces the stored one whole; refused (409) once the campaign has opened."""
+    """Each given field replaces the stored one whole; refused (409) once the campaign has opened. Values equal to
+    the stored ones change nothing (200, nothing written to the audit log)."""
     campaign = _owned(session, who, campaign_id)
     # null clears opens_at or closes_at; elsewhere (a language left out, no radius) it means "not given".
     changes = {name: value if name in ("opens_at", "closes_at") else _given(value)
                for name, value in body.model_dump(exclude_unset=True).items()
                if value is not None or name in ("opens_at", "closes_at")}
-    campaigns.edit(session, campaign=campaign, changes=changes, now=utcnow())
-    _record(session, who, "edit", campaign, fields=sorted(changes))
+    changed = campaigns.edit(session, campaign=campaign, changes=changes, now=utcnow())
+    if changed:
+        _record(session, who, "edit", campaign, fields=changed)
     return _out(campaign)
 
 

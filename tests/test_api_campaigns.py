@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -88,6 +88,11 @@ def test_draft_to_archive(client: TestClient, keys: dict[str, str]) -> None:
     ({"title": {"fr": "Navette"}}, None),
     ({"opens_at": "2026-12-02T00:00:00+00:00", "closes_at": "2026-12-01T00:00:00+00:00"}, "after opens_at"),
     ({"opens_at": "2026-12-02T00:00:00"}, None),
+    ({"questions": [{"kind": "single_choice", "text": {"en": "a", "es": "b"},
+                     "options": [{"en": "A", "es": "x"}, {"en": "a", "es": "y"}]}]}, "'a' (en) is given twice"),
+    ({"questions": [{"kind": "multiple_choice", "text": {"en": "a", "es": "b"},
+                     "options": [{"en": "A", "es": "Sí"}, {"en": "B", "es": "Sí"}]}]}, "'Sí' (es) is given twice"),
+    ({"closes_at": "2020-01-01T00:00:00+00:00"}, "closes_at: the time has passed"),
 ])
 def test_every_shape_is_validated(client: TestClient, keys: dict[str, str], change: dict[str, Any],
                                   reason: str | None) -> None:
@@ -95,6 +100,34 @@ def test_every_shape_is_validated(client: TestClient, keys: dict[str, str], chan
     assert response.status_code == 422, response.text
     if reason:
         assert reason in response.json()["detail"]
+
+
+def test_writes_answer_times_as_reads_do_and_a_change_of_nothing_is_not_audited(
+        client: TestClient, keys: dict[str, str]) -> None:
+    h = auth(keys["alice"])
+    later = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    sent = later.astimezone(timezone(timedelta(hours=-12))).isoformat()
+    campaign = created(client, keys["alice"], closes_at=sent)
+    cid = campaign["id"]
+    read = client.get(f"/api/v1/campaigns/{cid}", headers=h).json()
+    assert campaign["closes_at"] == read["closes_at"] and read["closes_at"].endswith("Z")
+    patched = client.patch(f"/api/v1/campaigns/{cid}", json={"closes_at": sent}, headers=h)
+    assert patched.status_code == 200 and patched.json()["closes_at"] == read["closes_at"]
+    moved = client.patch(f"/api/v1/campaigns/{cid}", json={"closes_at": (later + timedelta(days=1)).astimezone(
+        timezone(timedelta(hours=5, minutes=30))).isoformat()}, headers=h).json()
+    assert moved["closes_at"] == client.get(f"/api/v1/campaigns/{cid}", headers=h).json()["closes_at"]
+    assert datetime.fromisoformat(moved["closes_at"]) == later + timedelta(days=1)
+    # The same values again, or only nulls (null leaves a field as it is), write nothing.
+    same = client.patch(f"/api/v1/campaigns/{cid}", json={"title": campaign["title"],
+                                                          "results_public": campaign["results_public"]}, headers=h)
+    assert same.status_code == 200 and same.json()["updated_at"] == moved["updated_at"]
+    nothing = client.patch(f"/api/v1/campaigns/{cid}", json={"target": None}, headers=h)
+    assert nothing.status_code == 422 and nothing.json() == {"detail": "nothing to change"}
+    past = client.patch(f"/api/v1/campaigns/{cid}", json={"closes_at": "2020-01-01T00:00:00Z"}, headers=h)
+    assert past.status_code == 422 and "closes_at: the time has passed" in past.json()["detail"]
+    events = client.get("/api/v1/audit", headers=auth(keys["admin desk"])).json()["items"]
+    assert [(e["action"], e["detail"].get("fields")) for e in events if e["target"] == campaign["code"]] == [
+        ("campaign.edit", ["closes_at"]), ("campaign.create", None)]
 
 
 def test_organizers_see_only_their_own(client: TestClient, keys: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ import math
 import re
 import secrets
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -84,6 +84,14 @@ class QuestionSpec(_Strict):
         if not choice and self.options:
             raise ValueError(f"a {self.kind.value} question has no options")
         self.options = [_texts(o, MAX_OPTION, "option") for o in self.options]
+        for language in LANGUAGES:
+            seen: set[str] = set()
+            for option in self.options:
+                text = option.get(language)
+                if text is not None and text.casefold() in seen:
+                    raise ValueError(f"option {text!r} ({language}) is given twice; each option needs its own text")
+                if text is not None:
+                    seen.add(text.casefold())
         return self
 
 
@@ -204,8 +212,9 @@ def _apply(campaign: Campaign, spec: CampaignSpec) -> None:
     campaign.target_lat = radius.lat if radius else None
     campaign.target_lon = radius.lon if radius else None
     campaign.target_radius_m = radius.radius_m if radius else None
-    campaign.opens_at = spec.opens_at
-    campaign.closes_at = spec.closes_at
+    # Stored and answered in UTC, whatever offset was sent, so a write answers what a later read does.
+    campaign.opens_at = spec.opens_at.astimezone(UTC) if spec.opens_at else None
+    campaign.closes_at = spec.closes_at.astimezone(UTC) if spec.closes_at else None
     campaign.results_public = spec.results_public
 
 
@@ -213,8 +222,15 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def _check_times(spec: CampaignSpec, now: datetime) -> None:
+    # A draft that could never open (open_campaign refuses it) is refused when it is written.
+    if spec.closes_at is not None and spec.closes_at <= now:
+        raise Invalid("closes_at: the time has passed; a campaign closes in the future")
+
+
 def create(session: Session, *, owner: str, spec: CampaignSpec, now: datetime) -> Campaign:
     """Store a new draft campaign owned by the principal, with a fresh public code."""
+    _check_times(spec, now)
     _check_targets(session, spec.target)
     for _ in range(20):
         code = new_code()
@@ -229,19 +245,29 @@ def create(session: Session, *, owner: str, spec: CampaignSpec, now: datetime) -
     return campaign
 
 
-def edit(session: Session, *, campaign: Campaign, changes: Mapping[str, Any], now: datetime) -> Campaign:
-    """Change a draft: the given top-level fields replace the stored ones, and the whole is validated again."""
+def edit(session: Session, *, campaign: Campaign, changes: Mapping[str, Any], now: datetime) -> list[str]:
+    """Change a draft: the given top-level fields replace the stored ones, and the whole is validated again.
+
+    Return the fields whose values changed; none (the same values again) writes nothing.
+    """
     if campaign.status != CampaignStatus.DRAFT:
         raise InvalidTransition(f"only a draft can be edited; this campaign is {campaign.status}")
+    if not changes:
+        raise Invalid("nothing to change")
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise Invalid(f"cannot edit {', '.join(unknown)}")
-    spec = parse_spec({**spec_of(campaign), **changes})
+    before = spec_of(campaign)
+    spec = parse_spec({**before, **changes})
+    _check_times(spec, now)
     _check_targets(session, spec.target)
     _apply(campaign, spec)
-    campaign.updated_at = now
+    after = spec_of(campaign)
+    changed = [name for name in EDITABLE if after[name] != before[name]]
+    if changed:
+        campaign.updated_at = now
     session.flush()
-    return campaign
+    return changed
 
 
 def get(session: Session, *, campaign_id: int, owner: str | None) -> Campaign:
