@@ -44,9 +44,12 @@ def trigger(job: jobs.Job, zone: ZoneInfo) -> BaseTrigger:
 
 
 def next_run(job: jobs.Job, zone: ZoneInfo, now: datetime, last: datetime | None = None) -> datetime | None:
-    """When the job's trigger fires next after `now` (an interval job: one interval after its last run)."""
+    """When the job's trigger fires next after `now` (an interval job: whole intervals on from its last run)."""
     if job.trigger == "interval":
-        return (last or now) + timedelta(**job.fields)
+        # Idle scheduled runs are not recorded, so the last recorded run may be many intervals back.
+        every = timedelta(**job.fields)
+        start = last if last is not None and last <= now else now
+        return start + ((now - start) // every + 1) * every
     fire: datetime | None = trigger(job, zone).get_next_fire_time(None, now.astimezone(zone))
     return fire
 

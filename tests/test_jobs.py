@@ -339,6 +339,14 @@ def test_jobs_run_and_list_from_the_command_line(database_url: str, tmp_path: Pa
     assert held.returncode == 0, held.stderr
     assert re.search(r"schedule lease: held by host-1 until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$",
                      held.stdout, re.MULTILINE), held.stdout
+    before = datetime.now(UTC)
+    with db.transaction() as session:  # interval jobs record only runs that did something: this one long ago
+        session.add(JobRun(job="housekeeping", trigger="schedule", status="ok", detail={"flows": 1},
+                           started_at=before - timedelta(hours=5, minutes=3), finished_at=before))
+    relisted = _cli("jobs", "list", url=database_url, cwd=tmp_path)
+    for line in relisted.stdout.splitlines()[1:len(jobs.JOBS) + 1]:
+        upcoming = datetime.fromisoformat(re.findall(r"\d{4}-\d\d-\d\dT[\d:]{8}[+-]\d\d:\d\d", line)[-1])
+        assert upcoming >= before.replace(microsecond=0), line  # never a next run in the past
     bad = _cli("jobs", "run", "weekly-digest", "--week", "2099-W01", url=database_url, cwd=tmp_path)
     assert bad.returncode == 1 and "not over yet" in bad.stderr
     assert len(_outbox(db)) == 3

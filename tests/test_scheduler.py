@@ -281,3 +281,9 @@ def test_next_runs_follow_local_time() -> None:
     assert next_run(jobs.JOBS["weekly-digest"], madrid, saturday) == datetime(2026, 10, 26, 8, tzinfo=madrid)
     assert next_run(jobs.JOBS["weekly-digest"], madrid, saturday).utcoffset() == timedelta(hours=1)  # type: ignore[union-attr]
     assert next_run(jobs.JOBS["housekeeping"], madrid, saturday, saturday) == saturday + timedelta(minutes=10)
+    # An interval job records only the runs that did something: the next one is the next tick ahead, not one
+    # interval after a run long past.
+    hours_ago = saturday - timedelta(hours=3, minutes=4)
+    assert next_run(jobs.JOBS["housekeeping"], madrid, saturday, hours_ago) == saturday + timedelta(minutes=6)
+    assert next_run(jobs.JOBS["campaign-lifecycle"], madrid, saturday, hours_ago) == saturday + timedelta(minutes=1)
+    assert next_run(jobs.JOBS["campaign-lifecycle"], madrid, saturday) == saturday + timedelta(minutes=1)
