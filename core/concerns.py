@@ -316,10 +316,15 @@ def answer_satisfaction(session: Session, *, concern: Concern, resident: Residen
     if survivor is not None and not satisfied and reason is not None:
         return _reopen_survivor(session, concern=concern, survivor=survivor, resident=resident, reason=reason,
                                 policy=policy, now=now)
-    if satisfied or reason is None or survivor is not None or ConcernStatus(concern.status).is_open:
+    if satisfied or reason is None or survivor is not None:
         session.flush()
         return False
     redacted = nlp.analyze(reason, prior_language=resident.language, region=policy.phone_region).text
+    if ConcernStatus(concern.status).is_open:  # reopened meanwhile: the reason joins its history, not dropped
+        session.add(ConcernEvent(concern_id=concern.id, kind="addition", reason=redacted, actor="resident",
+                                 created_at=now))
+        session.flush()
+        return False
     session.add(ConcernEvent(concern_id=concern.id, kind="status", from_value=concern.status,
                              to_value=ConcernStatus.REOPENED.value, reason=redacted, actor="resident",
                              created_at=now))

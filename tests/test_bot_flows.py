@@ -473,6 +473,31 @@ def test_satisfaction_no_with_a_reason_reopens(bot: BotRunner, phone: EmulatorCl
     assert stored.status == "reopened" and stored.satisfied is False
 
 
+def test_satisfaction_no_on_an_open_or_merged_concern_keeps_the_reason_and_names_the_right_one(
+        bot: BotRunner, phone: EmulatorClient, city: Database) -> None:
+    chat = consented(phone, 144)
+    from core import triage
+    from core.models import ConcernStatus
+
+    with city.transaction() as session:
+        resident = session.scalars(select(Resident)).one()
+        concern = builders.concern(session, "The noise monitor beeps at night", resident=resident)
+        triage.change_status(session, concern=concern, status=ConcernStatus.RESOLVED, actor="staff")
+        triage.change_status(session, concern=concern, status=ConcernStatus.REOPENED, actor="staff")
+        other = builders.concern(session, "The sensor on the pole beeps after midnight")
+        merged = builders.concern(session, "Beeping sensor pole keeps us awake", resident=resident)
+        triage.merge(session, first=other, second=merged, actor="staff")
+        reference, merged_ref, survivor_ref = concern.reference, merged.reference, other.reference
+    chat.raw_press(f"sat:n:{reference}")
+    assert f"{reference} is still open; your reason is added" in chat.say("It beeps at 2am still")[0]["plain"]
+    chat.raw_press(f"sat:n:{merged_ref}")
+    answer = chat.say("Nothing changed at all")[0]["plain"]
+    assert survivor_ref in answer and merged_ref not in answer
+    with city.reading() as session:
+        reasons = {e.reason for e in session.scalars(select(ConcernEvent).where(ConcernEvent.kind == "addition"))}
+    assert reasons == {"It beeps at 2am still", "Nothing changed at all"}
+
+
 # ---- the resident's data -----------------------------------------------------------------------------------
 
 def test_mydata_sends_a_json_document_without_raw_ids(bot: BotRunner, phone: EmulatorClient) -> None:

@@ -257,9 +257,15 @@ def satisfaction_reason(turn: Turn, text: str) -> None:
         explain(turn, exc)
         return
     turn.end_flow()
-    still_open = ConcernStatus(concern.status).is_open
-    turn.say("satisfaction-reopened" if reopened or still_open else "satisfaction-noted",
-             reference=concern.reference)
+    # A concern merged into another is followed under that one: name it, as the merge notice did.
+    shown = turn.session.get(Concern, concern.merged_into_id) if concern.merged_into_id is not None else concern
+    shown = shown or concern
+    if reopened:
+        turn.say("satisfaction-reopened", reference=shown.reference)
+    elif ConcernStatus(shown.status).is_open:
+        turn.say("satisfaction-still-open", reference=shown.reference)
+    else:
+        turn.say("satisfaction-noted", reference=shown.reference)
 
 
 # ---- my data -----------------------------------------------------------------------------------------------

@@ -171,6 +171,7 @@ satisfaction-thanks = Thank you for telling us about { $reference }.
 satisfaction-ask-reason = Sorry to hear that. What is still wrong with { $reference }? Your answer reopens it.
 satisfaction-reopened = { $reference } is open again, with your reason. Staff will look at it again.
 satisfaction-noted = Noted for { $reference }.
+satisfaction-still-open = { $reference } is still open; your reason is added to it and staff will see it.
 mydata-caption = Everything kept about you, as JSON.
 forget-confirm = Erase everything kept about you? Your concerns stay in the city's statistics, but without their text and without any link to you. This cannot be undone.
 forget-yes = Yes, erase

@@ -171,6 +171,7 @@ satisfaction-thanks = Gracias por contarnos sobre { $reference }.
 satisfaction-ask-reason = Lamentamos oírlo. ¿Qué sigue mal con { $reference }? Tu respuesta la reabre.
 satisfaction-reopened = { $reference } vuelve a estar abierta, con tu motivo. El personal la revisará de nuevo.
 satisfaction-noted = Anotado para { $reference }.
+satisfaction-still-open = { $reference } sigue abierta; tu motivo se añadió y el personal lo verá.
 mydata-caption = Todo lo que se guarda sobre ti, en JSON.
 forget-confirm = ¿Borrar todo lo que se guarda sobre ti? Tus inquietudes seguirán en las estadísticas de la ciudad, pero sin su texto y sin ningún vínculo contigo. No se puede deshacer.
 forget-yes = Sí, borrar
