@@ -615,9 +615,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if exc.filename:  # a file the command reads (an import file it may not open, say)
+            print(f"civicpulse: {exc.filename}: {reason}", file=sys.stderr)
+            return 1
         # A report longer than the buffer, printed to standard output on a full disk.
         _discard_stdout()
-        print(f"civicpulse: could not write standard output: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        print(f"civicpulse: could not write standard output: {reason}", file=sys.stderr)
         return 1
     return result
 
