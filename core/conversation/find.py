@@ -22,7 +22,7 @@ from core.vocab import vocabularies
 NEAR_RADIUS_M = 1500.0
 NEAR_LIMIT = 8
 SEARCH_LIMIT = 8
-SEARCH_POOL = 200  # matches ranked to pick the SEARCH_LIMIT shown
+SEARCH_POOL = 50  # matches ranked to pick the SEARCH_LIMIT shown (the first by code; more is said as "more than")
 DESCRIPTION_CHARS = 1200  # the card's other fields are bounded by the register; a long description is cut
 
 
