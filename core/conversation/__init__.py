@@ -106,7 +106,7 @@ def _text(turn: Turn, text: str) -> None:
             turn.set_flow("browse", "card", {"code": d.code})
             find.answer_question(turn, d, text, store_unanswered=True)
             return
-    if text.strip().casefold() in {turn.label("button-skip").casefold(), "skip", "omitir"}:
+    if report.is_skip(turn, text):
         # A location keyboard's Skip pressed after its step: nothing to skip, and the keyboard goes.
         turn.say("skip-nothing").remove_keyboard = True
         return

@@ -31,6 +31,11 @@ def _button(turn: Turn, key: str, action: str, data: dict[str, Any], **args: Any
     return turn.button(key, f"{action}|{str(data['nonce'])[:NONCE_CHARS]}", **args)
 
 
+def is_skip(turn: Turn, text: str) -> bool:
+    """Whether a text is the location keyboard's Skip button (it sends its label, in either language)."""
+    return text.strip().casefold() in {turn.label("button-skip").casefold(), "skip", "omitir"}
+
+
 def belongs(turn: Turn, nonce: str) -> bool:
     """Whether a button with this nonce belongs to the draft in progress."""
     current = str(turn.flow.data.get("nonce", "")) if turn.flow is not None else ""
@@ -100,8 +105,8 @@ def on_text(turn: Turn, text: str) -> None:
         turn.say("report-choose-duplicate")
         return
     if step == "location":
-        if text.strip().casefold() in {turn.label("button-skip").casefold(), "skip", "omitir"}:
-            skip_location(turn)  # the keyboard's Skip button sends its label
+        if is_skip(turn, text):
+            skip_location(turn)
         else:
             turn.say("report-location-words")  # no geocoder: an address cannot be placed, and is not dropped
         return
